@@ -1,0 +1,2 @@
+# docs/: design notes and man pages.
+EXTRA_DIST += docs

@@ -1,0 +1,1 @@
+# mysql/: see the directory's files; fragments add to the variables declared in Makefile.am.

@@ -1,0 +1,1 @@
+# netops/: see the directory's files; fragments add to the variables declared in Makefile.am.
