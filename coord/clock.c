@@ -1,6 +1,4 @@
 /* Clock readings; see clock.h for why CLOCK_BOOTTIME. */
-#include "config.h"
-
 #include <time.h>
 
 #include "coord/clock.h"

@@ -1,6 +1,4 @@
 /* The daemon's line logger; see log.h. */
-#include "config.h"
-
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
