@@ -48,8 +48,8 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
     struct tm tm;
     gmtime_r(&secs, &tm);
     int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ %llu.%03u %s %s ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, (unsigned)(wall % 1000), (unsigned long long)(boot / 1000),
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     (unsigned)(wall % 1000), (unsigned long long)(boot / 1000),
                      (unsigned)(boot % 1000), log_node_id, level_names[level]);
     if (n < 0) {
         return;

@@ -1,0 +1,307 @@
+/*
+ * Bounds-checked encoding of the record's commands; see codec.h for the format and its
+ * versioning rules.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "coord/codec.h"
+
+static void reader_fail(struct codec_reader *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void reader_fail(struct codec_reader *r, const char *fmt, ...)
+{
+    if (r->error != 0) {
+        return;
+    }
+    r->error = -EINVAL;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->errmsg, sizeof r->errmsg, fmt, ap);
+    va_end(ap);
+}
+
+void codec_reader_init(struct codec_reader *r, const void *data, size_t size)
+{
+    r->data = data;
+    r->size = size;
+    r->offset = 0;
+    r->error = 0;
+    r->errmsg[0] = '\0';
+}
+
+/* Returns a pointer to the next @n bytes and advances, or NULL (and fails) when fewer remain. */
+static const uint8_t *reader_take(struct codec_reader *r, size_t n, const char *field)
+{
+    if (r->error != 0) {
+        return NULL;
+    }
+    if (r->size - r->offset < n) {
+        reader_fail(r, "truncated at byte %zu: field '%s' needs %zu bytes, %zu left", r->offset,
+                    field, n, r->size - r->offset);
+        return NULL;
+    }
+    const uint8_t *p = r->data + r->offset;
+    r->offset += n;
+    return p;
+}
+
+static uint64_t load_le(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        v |= (uint64_t)p[i] << (8 * i);
+    }
+    return v;
+}
+
+uint8_t codec_get_u8(struct codec_reader *r, const char *field)
+{
+    const uint8_t *p = reader_take(r, 1, field);
+    return p != NULL ? p[0] : 0;
+}
+
+uint16_t codec_get_u16(struct codec_reader *r, const char *field)
+{
+    const uint8_t *p = reader_take(r, 2, field);
+    return p != NULL ? (uint16_t)load_le(p, 2) : 0;
+}
+
+uint32_t codec_get_u32(struct codec_reader *r, const char *field)
+{
+    const uint8_t *p = reader_take(r, 4, field);
+    return p != NULL ? (uint32_t)load_le(p, 4) : 0;
+}
+
+uint64_t codec_get_u64(struct codec_reader *r, const char *field)
+{
+    const uint8_t *p = reader_take(r, 8, field);
+    return p != NULL ? load_le(p, 8) : 0;
+}
+
+void codec_get_string(struct codec_reader *r, const char *field, char *out, size_t size)
+{
+    out[0] = '\0';
+    uint16_t n = codec_get_u16(r, field);
+    if (r->error != 0) {
+        return;
+    }
+    if ((size_t)n >= size) {
+        reader_fail(r, "field '%s' at byte %zu is %u bytes long, at most %zu allowed", field,
+                    r->offset - 2, (unsigned)n, size - 1);
+        return;
+    }
+    const uint8_t *p = reader_take(r, n, field);
+    if (p == NULL) {
+        return;
+    }
+    if (memchr(p, '\0', n) != NULL) {
+        reader_fail(r, "field '%s' at byte %zu holds a NUL byte", field, r->offset - n);
+        return;
+    }
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+void codec_expect_end(struct codec_reader *r, const char *what)
+{
+    if (r->error == 0 && r->offset != r->size) {
+        reader_fail(r, "%zu unexpected bytes after the end of the %s", r->size - r->offset, what);
+    }
+}
+
+void codec_writer_init(struct codec_writer *w, void *data, size_t capacity)
+{
+    w->data = data;
+    w->capacity = capacity;
+    w->offset = 0;
+    w->error = 0;
+}
+
+static void writer_put(struct codec_writer *w, uint64_t v, size_t n)
+{
+    if (w->error != 0) {
+        return;
+    }
+    if (w->capacity - w->offset < n) {
+        w->error = -ENOSPC;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        w->data[w->offset + i] = (uint8_t)(v >> (8 * i));
+    }
+    w->offset += n;
+}
+
+void codec_put_u8(struct codec_writer *w, uint8_t v)
+{
+    writer_put(w, v, 1);
+}
+
+void codec_put_u16(struct codec_writer *w, uint16_t v)
+{
+    writer_put(w, v, 2);
+}
+
+void codec_put_u32(struct codec_writer *w, uint32_t v)
+{
+    writer_put(w, v, 4);
+}
+
+void codec_put_u64(struct codec_writer *w, uint64_t v)
+{
+    writer_put(w, v, 8);
+}
+
+void codec_put_string(struct codec_writer *w, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > UINT16_MAX) {
+        w->error = -EINVAL;
+        return;
+    }
+    codec_put_u16(w, (uint16_t)n);
+    if (w->error != 0) {
+        return;
+    }
+    if (w->capacity - w->offset < n) {
+        w->error = -ENOSPC;
+        return;
+    }
+    memcpy(w->data + w->offset, s, n);
+    w->offset += n;
+}
+
+const char *command_type_name(uint8_t type)
+{
+    switch (type) {
+    case COMMAND_REPORT:
+        return "report";
+    default:
+        return "unknown";
+    }
+}
+
+const char *mysql_view_name(uint8_t view)
+{
+    switch (view) {
+    case MYSQL_VIEW_UNKNOWN:
+        return "unknown";
+    case MYSQL_VIEW_UP:
+        return "up";
+    case MYSQL_VIEW_DOWN:
+        return "down";
+    default:
+        return "invalid";
+    }
+}
+
+static bool string_fits(const char *s, size_t size)
+{
+    return strnlen(s, size) < size;
+}
+
+static int encode_report(struct codec_writer *w, const struct command_report *c)
+{
+    if (!string_fits(c->node_id, sizeof c->node_id) || c->node_id[0] == '\0' ||
+        !string_fits(c->version, sizeof c->version) || c->mysql > MYSQL_VIEW_MAX) {
+        return -EINVAL;
+    }
+    codec_put_string(w, c->node_id);
+    codec_put_string(w, c->version);
+    codec_put_u64(w, c->start_wall_ms);
+    codec_put_u64(w, c->sent_wall_ms);
+    codec_put_u64(w, c->seq);
+    codec_put_u8(w, c->mysql);
+    return 0;
+}
+
+int command_encode(const struct command *cmd, uint8_t *buf, size_t cap, size_t *len)
+{
+    struct codec_writer w;
+    codec_writer_init(&w, buf, cap);
+    codec_put_u8(&w, CODEC_VERSION);
+    codec_put_u8(&w, cmd->type);
+    codec_put_u16(&w, 0);
+    codec_put_u32(&w, 0); /* body length, patched below */
+    int rv;
+    switch (cmd->type) {
+    case COMMAND_REPORT:
+        rv = encode_report(&w, &cmd->report);
+        break;
+    default:
+        rv = -EINVAL;
+        break;
+    }
+    if (rv != 0) {
+        return rv;
+    }
+    if (w.error != 0) {
+        return w.error;
+    }
+    uint32_t body = (uint32_t)(w.offset - CODEC_HEADER_SIZE);
+    for (size_t i = 0; i < 4; i++) {
+        buf[4 + i] = (uint8_t)(body >> (8 * i));
+    }
+    *len = w.offset;
+    return 0;
+}
+
+static void decode_report(struct codec_reader *r, struct command_report *c)
+{
+    codec_get_string(r, "node_id", c->node_id, sizeof c->node_id);
+    codec_get_string(r, "version", c->version, sizeof c->version);
+    c->start_wall_ms = codec_get_u64(r, "start_wall_ms");
+    c->sent_wall_ms = codec_get_u64(r, "sent_wall_ms");
+    c->seq = codec_get_u64(r, "seq");
+    c->mysql = codec_get_u8(r, "mysql");
+    if (r->error == 0 && c->node_id[0] == '\0') {
+        reader_fail(r, "report with an empty node_id");
+    }
+    if (r->error == 0 && c->mysql > MYSQL_VIEW_MAX) {
+        reader_fail(r, "report with mysql state %u, at most %u known", (unsigned)c->mysql,
+                    (unsigned)MYSQL_VIEW_MAX);
+    }
+}
+
+int command_decode(const uint8_t *buf, size_t len, struct command *out, char *errmsg, size_t errlen)
+{
+    struct codec_reader r;
+    codec_reader_init(&r, buf, len);
+    memset(out, 0, sizeof *out);
+    uint8_t version = codec_get_u8(&r, "version");
+    uint8_t type = codec_get_u8(&r, "type");
+    uint16_t reserved = codec_get_u16(&r, "reserved");
+    uint32_t body = codec_get_u32(&r, "body length");
+    if (r.error == 0 && version != CODEC_VERSION) {
+        reader_fail(&r, "unknown codec version %u (this build reads version %u): upgrade this node",
+                    (unsigned)version, (unsigned)CODEC_VERSION);
+    }
+    if (r.error == 0 && reserved != 0) {
+        reader_fail(&r, "reserved header bytes are %u, expected 0", (unsigned)reserved);
+    }
+    if (r.error == 0 && (size_t)body != len - CODEC_HEADER_SIZE) {
+        reader_fail(&r, "header says %u body bytes, %zu present", (unsigned)body,
+                    len - CODEC_HEADER_SIZE);
+    }
+    if (r.error == 0) {
+        out->type = type;
+        switch (type) {
+        case COMMAND_REPORT:
+            decode_report(&r, &out->report);
+            break;
+        default:
+            reader_fail(&r, "unknown command type %u (this build knows 1..%u): upgrade this node",
+                        (unsigned)type, (unsigned)COMMAND_REPORT);
+            break;
+        }
+        codec_expect_end(&r, "command");
+    }
+    if (r.error != 0) {
+        snprintf(errmsg, errlen, "command: %s", r.errmsg);
+    }
+    return r.error;
+}
