@@ -6,7 +6,9 @@
  *   byte 0     codec version (CODEC_VERSION)
  *   byte 1     command type (enum command_type)
  *   bytes 2-3  reserved, zero
- *   bytes 4-7  body length, little-endian, equal to the bytes that follow
+ *   bytes 4-7  body length, little-endian
+ *   then the body, then 0 to 7 zero bytes so that the whole is a multiple of 8 bytes (raft's
+ *   libuv log in 0.15 reloads entries of other lengths from the wrong offset)
  *
  * Bodies are sequences of little-endian integers and length-prefixed strings (u16 length, then
  * the bytes, no terminator), each string with its own maximum. The decoder checks every length
@@ -30,6 +32,7 @@
 
 #define CODEC_VERSION      1
 #define CODEC_HEADER_SIZE  8
+#define CODEC_ALIGN        8    /* encoded commands are padded to a multiple of this */
 #define CODEC_COMMAND_MAX  4096 /* largest encoded command */
 #define CODEC_ID_SIZE      32   /* node ids, as in the config: 1..31 bytes */
 #define CODEC_VERSION_SIZE 32   /* software version strings: 0..31 bytes */

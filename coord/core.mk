@@ -2,11 +2,24 @@
 # Kept apart from coord/local.mk and raft/local.mk while those are written in parallel.
 coord_libcoord_a_SOURCES += \
 	coord/codec.c coord/codec.h \
-	coord/record.c coord/record.h
+	coord/record.c coord/record.h \
+	coord/control.c coord/control.h
+coord_libcoord_a_CFLAGS += $(JANSSON_CFLAGS) $(UV_CFLAGS)
 
-noinst_LIBRARIES += raft/libraftfsm.a
-raft_libraftfsm_a_SOURCES = raft/fsm.c raft/fsm.h
-raft_libraftfsm_a_CFLAGS = $(AM_CFLAGS) $(RAFT_CFLAGS)
+raft_libraftglue_a_SOURCES += \
+	raft/fsm.c raft/fsm.h \
+	raft/node.c raft/node.h
+
+CORE_LIBS = raft/libraftglue.a coord/libcoord.a $(RAFT_LIBS) $(UV_LIBS) $(CRYPTO_LIBS) \
+	$(JANSSON_LIBS) $(INIH_LIBS)
+
+sbin_PROGRAMS += coord/mmcoordd coord/mmctl
+coord_mmcoordd_SOURCES = coord/daemon.c coord/daemon.h
+coord_mmcoordd_CFLAGS = $(AM_CFLAGS) $(RAFT_CFLAGS) $(UV_CFLAGS) $(JANSSON_CFLAGS)
+coord_mmcoordd_LDADD = $(CORE_LIBS)
+coord_mmctl_SOURCES = coord/mmctl.c
+coord_mmctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+coord_mmctl_LDADD = coord/libcoord.a $(JANSSON_LIBS) $(INIH_LIBS)
 
 check_PROGRAMS += tests/unit/test_codec tests/unit/test_record tests/fixture/test_fixture
 TESTS += tests/unit/test_codec tests/unit/test_record tests/fixture/test_fixture
@@ -17,8 +30,8 @@ tests_unit_test_codec_LDADD = coord/libcoord.a $(CHECK_LIBS)
 
 tests_unit_test_record_SOURCES = tests/unit/test_record.c
 tests_unit_test_record_CFLAGS = $(TEST_CFLAGS) $(RAFT_CFLAGS)
-tests_unit_test_record_LDADD = raft/libraftfsm.a coord/libcoord.a $(RAFT_LIBS) $(CHECK_LIBS)
+tests_unit_test_record_LDADD = $(CORE_LIBS) $(CHECK_LIBS)
 
 tests_fixture_test_fixture_SOURCES = tests/fixture/test_fixture.c
 tests_fixture_test_fixture_CFLAGS = $(TEST_CFLAGS) $(RAFT_CFLAGS)
-tests_fixture_test_fixture_LDADD = raft/libraftfsm.a coord/libcoord.a $(RAFT_LIBS) $(CHECK_LIBS)
+tests_fixture_test_fixture_LDADD = $(CORE_LIBS) $(CHECK_LIBS)

@@ -52,7 +52,10 @@ START_TEST(every_truncation_is_refused)
     struct command in = sample_report();
     uint8_t buf[CODEC_COMMAND_MAX];
     size_t len = encode(&in, buf, sizeof buf);
-    for (size_t cut = 0; cut < len; cut++) {
+    /* Padding is optional (0 to 7 bytes): every cut into the header or body is refused. */
+    size_t end_of_body = CODEC_HEADER_SIZE + (buf[4] | (size_t)buf[5] << 8);
+    ck_assert_uint_le(end_of_body, len);
+    for (size_t cut = 0; cut < end_of_body; cut++) {
         struct command out;
         char err[256] = "";
         uint8_t *copy = malloc(cut + 1); /* exact-size heap copy: ASan sees any over-read */
@@ -81,19 +84,32 @@ START_TEST(unknown_version_and_type)
 }
 END_TEST
 
-START_TEST(length_mismatch_and_trailing_bytes)
+START_TEST(padding_and_length_mismatch)
 {
     struct command in = sample_report();
     uint8_t buf[CODEC_COMMAND_MAX];
     size_t len = encode(&in, buf, sizeof buf);
+    ck_assert_uint_eq(len % CODEC_ALIGN, 0);
+    uint32_t body = buf[4] | (uint32_t)buf[5] << 8;
+    ck_assert_uint_lt(len - CODEC_HEADER_SIZE - body, CODEC_ALIGN);
+    ck_assert_uint_gt(len - CODEC_HEADER_SIZE - body, 0); /* this sample needs padding */
     struct command out;
     char err[256] = "";
-    buf[len] = 0xAA; /* one byte more than the header says */
-    ck_assert_int_eq(command_decode(buf, len + 1, &out, err, sizeof err), -EINVAL);
+
+    /* A whole word more than the header accounts for. */
+    memset(buf + len, 0, CODEC_ALIGN);
+    ck_assert_int_eq(command_decode(buf, len + CODEC_ALIGN, &out, err, sizeof err), -EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "body bytes"));
-    /* Header patched to cover the extra byte: the body decoder sees a trailing byte. */
+
+    /* Padding that is not zero. */
+    buf[len - 1] = 0xAA;
+    ck_assert_int_eq(command_decode(buf, len, &out, err, sizeof err), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "padding byte"));
+    buf[len - 1] = 0;
+
+    /* Header patched to claim one padding byte as body: the body decoder sees it. */
     buf[4]++;
-    ck_assert_int_eq(command_decode(buf, len + 1, &out, err, sizeof err), -EINVAL);
+    ck_assert_int_eq(command_decode(buf, len, &out, err, sizeof err), -EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "unexpected bytes"));
 }
 END_TEST
@@ -131,7 +147,8 @@ START_TEST(bad_fields_are_refused_on_both_sides)
     /* A decoder meets a mysql state it does not know. */
     in = sample_report();
     len = encode(&in, buf, sizeof buf);
-    buf[len - 1] = 9;
+    uint32_t body = buf[4] | (uint32_t)buf[5] << 8;
+    buf[CODEC_HEADER_SIZE + body - 1] = 9; /* the mysql field is the body's last byte */
     struct command out;
     char err[256] = "";
     ck_assert_int_eq(command_decode(buf, len, &out, err, sizeof err), -EINVAL);
@@ -166,7 +183,7 @@ int main(void)
     tcase_add_test(tc, report_round_trip);
     tcase_add_test(tc, every_truncation_is_refused);
     tcase_add_test(tc, unknown_version_and_type);
-    tcase_add_test(tc, length_mismatch_and_trailing_bytes);
+    tcase_add_test(tc, padding_and_length_mismatch);
     tcase_add_test(tc, oversized_string_is_refused);
     tcase_add_test(tc, bad_fields_are_refused_on_both_sides);
     tcase_add_test(tc, garbage_never_crashes);

@@ -1,0 +1,50 @@
+/*
+ * mmcoordd's top-level state and its status view. The daemon owns one libuv loop, the raft node
+ * (raft/node.h), the control socket (coord/control.h) and the timers that drive periodic work;
+ * everything is reached from one `struct daemon` passed down explicitly, never a global.
+ *
+ * daemon_status_json() builds the answer to `mmctl status --json`; its field names are stable
+ * and documented in mmctl(8).
+ */
+#ifndef MMC_DAEMON_H
+#define MMC_DAEMON_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "coord/config.h"
+#include "coord/control.h"
+#include "raft/node.h"
+
+struct daemon {
+    uv_loop_t *loop;
+    struct config config;
+    unsigned char secret[CONFIG_SECRET_MAX];
+    size_t secret_len;
+    struct node *node;
+    struct control *control;
+    uv_timer_t report_timer;
+    uv_timer_t watch_timer;
+    uv_signal_t sigint;
+    uv_signal_t sigterm;
+    uint64_t start_wall_ms;
+    uint64_t report_seq;
+    /* CLOCK_BOOTTIME ms at which a report from each configured node was last applied here
+     * (0: never): "last contact" as seen from this node, through the log. */
+    uint64_t last_report_ms[CONFIG_MAX_NODES];
+    /* Last raft view logged, to log changes only. */
+    int logged_state;
+    uint64_t logged_leader;
+    uint64_t logged_term;
+    int exit_status;
+    bool stopping;
+};
+
+/* The status document of this node (a new reference). @now_ms is CLOCK_BOOTTIME ms. */
+json_t *daemon_status_json(struct daemon *daemon, uint64_t now_ms);
+
+/* {"id":..., "address":...} of the leader, or JSON null (a new reference). */
+json_t *daemon_leader_json(struct daemon *daemon);
+
+#endif /* MMC_DAEMON_H */

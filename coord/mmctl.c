@@ -1,0 +1,299 @@
+/*
+ * mmctl: the operator's command-line client. It sends one JSON request to a daemon's control
+ * socket and prints the answer as text a person reads at a glance, or as JSON with --json.
+ * Exit statuses are documented in mmctl(8): 0 success, 1 the daemon could not be reached or
+ * answered with an error, 2 bad usage, 3 no leader known (for `leader`).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "coord/config.h"
+
+#define DEFAULT_SOCKET "/run/mmcoord/mmcoordd.sock"
+#define EXIT_FAIL      1
+#define EXIT_USAGE     2
+#define EXIT_NO_LEADER 3
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: mmctl [--socket PATH | --config FILE] [--json] [--timeout SECONDS] COMMAND\n"
+            "\n"
+            "Commands:\n"
+            "  leader   print the raft leader's node id and address (exit 3 if none is known)\n"
+            "  status   the cluster at a glance: term, leader, indexes, and every node\n"
+            "\n"
+            "Options:\n"
+            "  -s, --socket PATH    the daemon's control socket (default " DEFAULT_SOCKET ")\n"
+            "  -c, --config FILE    read control_socket from this mmcoordd configuration\n"
+            "  -j, --json           print the daemon's answer as JSON (fields in mmctl(8))\n"
+            "  -t, --timeout SECS   how long to wait for the daemon (default 5)\n"
+            "  -h, --help           show this help and exit\n"
+            "  -V, --version        show the version and exit\n"
+            "\n"
+            "Exit status: 0 success, 1 daemon unreachable or error, 2 bad usage, 3 no leader.\n");
+}
+
+/* Send @request to the socket at @path and return the parsed response, or NULL with a message
+ * printed. */
+static json_t *call(const char *path, json_t *request, double timeout)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        fprintf(stderr, "mmctl: socket: %s\n", strerror(errno));
+        return NULL;
+    }
+    struct timeval tv = {.tv_sec = (time_t)timeout,
+                         .tv_usec = (suseconds_t)((timeout - (time_t)timeout) * 1e6)};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof addr.sun_path) {
+        fprintf(stderr, "mmctl: socket path %s is too long\n", path);
+        close(fd);
+        return NULL;
+    }
+    snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path);
+    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
+        int err = errno;
+        fprintf(stderr, "mmctl: cannot connect to %s: %s%s\n", path, strerror(err),
+                err == ENOENT || err == ECONNREFUSED ? " (is mmcoordd running?)"
+                : err == EACCES                      ? " (run as root or a member of the "
+                                                       "socket's group)"
+                                                     : "");
+        close(fd);
+        return NULL;
+    }
+    char *text = json_dumps(request, JSON_COMPACT);
+    size_t len = strlen(text);
+    text = realloc(text, len + 2);
+    text[len] = '\n';
+    size_t off = 0;
+    while (off < len + 1) {
+        ssize_t n = write(fd, text + off, len + 1 - off);
+        if (n <= 0) {
+            fprintf(stderr, "mmctl: writing to %s: %s\n", path, strerror(errno));
+            free(text);
+            close(fd);
+            return NULL;
+        }
+        off += (size_t)n;
+    }
+    free(text);
+    size_t cap = 65536, used = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (used == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+        ssize_t n = read(fd, buf + used, cap - used);
+        if (n < 0) {
+            fprintf(stderr, "mmctl: reading from %s: %s\n", path,
+                    errno == EAGAIN ? "no answer within the timeout" : strerror(errno));
+            free(buf);
+            close(fd);
+            return NULL;
+        }
+        if (n == 0 || memchr(buf + used, '\n', (size_t)n) != NULL) {
+            used += (size_t)n;
+            break;
+        }
+        used += (size_t)n;
+    }
+    close(fd);
+    json_error_t jerr;
+    json_t *response = json_loadb(buf, used, JSON_DISABLE_EOF_CHECK, &jerr);
+    free(buf);
+    if (response == NULL) {
+        fprintf(stderr, "mmctl: unreadable answer from %s: %s\n", path, jerr.text);
+    }
+    return response;
+}
+
+static const char *str(json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s != NULL ? s : "-";
+}
+
+static long long num(json_t *obj, const char *key)
+{
+    return (long long)json_integer_value(json_object_get(obj, key));
+}
+
+static void format_age(json_t *ms, char *buf, size_t len)
+{
+    if (!json_is_integer(ms)) {
+        snprintf(buf, len, "never");
+        return;
+    }
+    long long v = (long long)json_integer_value(ms);
+    if (v < 1000) {
+        snprintf(buf, len, "%lldms ago", v);
+    } else if (v < 120000) {
+        snprintf(buf, len, "%.1fs ago", (double)v / 1000.0);
+    } else {
+        snprintf(buf, len, "%lldm ago", v / 60000);
+    }
+}
+
+static void print_status(json_t *s)
+{
+    json_t *leader = json_object_get(s, "leader");
+    char leader_text[200];
+    if (json_is_object(leader)) {
+        snprintf(leader_text, sizeof leader_text, "%s (%s)", str(leader, "id"),
+                 str(leader, "address"));
+    } else {
+        snprintf(leader_text, sizeof leader_text, "none known");
+    }
+    printf("cluster %s   term %lld   leader %s\n", str(s, "cluster"), num(s, "term"), leader_text);
+    printf("asked   %s (%s, version %s)   commit %lld   applied %lld   last %lld\n\n",
+           str(s, "node"), str(s, "role"), str(s, "version"), num(s, "commit_index"),
+           num(s, "applied_index"), num(s, "last_index"));
+    printf("%-8s %-21s %-11s %-9s %-12s %-8s %-20s %-8s %s\n", "NODE", "ADDRESS", "ROLE",
+           "CANDIDATE", "LAST CONTACT", "VERSION", "STARTED", "MYSQL", "LAST REPORT");
+    size_t i;
+    json_t *n;
+    json_array_foreach(json_object_get(s, "nodes"), i, n)
+    {
+        char contact[32];
+        bool self = strcmp(str(n, "id"), str(s, "node")) == 0;
+        if (self) {
+            snprintf(contact, sizeof contact, "(this node)");
+        } else {
+            format_age(json_object_get(n, "last_contact_ms"), contact, sizeof contact);
+        }
+        json_t *report = json_object_get(n, "report");
+        char last[64] = "none";
+        if (json_is_object(report)) {
+            snprintf(last, sizeof last, "#%lld at %s", num(report, "seq"), str(report, "sent_at"));
+        }
+        printf("%-8s %-21s %-11s %-9s %-12s %-8s %-20s %-8s %s\n", str(n, "id"), str(n, "address"),
+               str(n, "raft_role"), json_is_true(json_object_get(n, "candidate")) ? "yes" : "no",
+               contact, json_is_object(report) ? str(report, "version") : "-",
+               json_is_object(report) ? str(report, "started_at") : "-",
+               json_is_object(report) ? str(report, "mysql") : "-", last);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"socket", required_argument, NULL, 's'},
+        {"config", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},
+        {"timeout", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *socket_path = NULL;
+    const char *config_path = NULL;
+    bool as_json = false;
+    double timeout = 5.0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "+s:c:jt:hV", options, NULL)) != -1) {
+        switch (opt) {
+        case 's':
+            socket_path = optarg;
+            break;
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'j':
+            as_json = true;
+            break;
+        case 't': {
+            char *end;
+            timeout = strtod(optarg, &end);
+            if (*end != '\0' || timeout <= 0 || timeout > 3600) {
+                fprintf(stderr, "mmctl: --timeout '%s': expected seconds, 0 < n <= 3600\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        }
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("mmctl %s\n", PACKAGE_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr,
+                optind == argc ? "mmctl: no command given\n" : "mmctl: one command at a time\n");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *command = argv[optind];
+    if (strcmp(command, "leader") != 0 && strcmp(command, "status") != 0) {
+        fprintf(stderr, "mmctl: unknown command '%s'\n", command);
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (socket_path != NULL && config_path != NULL) {
+        fprintf(stderr, "mmctl: give --socket or --config, not both\n");
+        return EXIT_USAGE;
+    }
+    static struct config config;
+    if (config_path != NULL) {
+        char errmsg[CONFIG_ERRMSG_SIZE];
+        if (config_load(config_path, &config, errmsg, sizeof errmsg) != 0) {
+            fprintf(stderr, "mmctl: %s\n", errmsg);
+            return EXIT_USAGE;
+        }
+        socket_path = config.control_socket;
+    }
+    if (socket_path == NULL) {
+        socket_path = DEFAULT_SOCKET;
+    }
+
+    json_t *request = json_pack("{s:s}", "cmd", command);
+    json_t *response = call(socket_path, request, timeout);
+    json_decref(request);
+    if (response == NULL) {
+        return EXIT_FAIL;
+    }
+    int status = 0;
+    if (!json_is_true(json_object_get(response, "ok"))) {
+        fprintf(stderr, "mmctl: %s\n", str(response, "error"));
+        status = EXIT_FAIL;
+    } else if (strcmp(command, "leader") == 0) {
+        json_t *leader = json_object_get(response, "leader");
+        if (!json_is_object(leader)) {
+            status = EXIT_NO_LEADER;
+        }
+        if (as_json) {
+            json_dumpf(response, stdout, JSON_INDENT(2));
+            printf("\n");
+        } else if (status == EXIT_NO_LEADER) {
+            fprintf(stderr, "mmctl: no leader known (election in progress, or no quorum)\n");
+        } else {
+            printf("%s %s\n", str(leader, "id"), str(leader, "address"));
+        }
+    } else {
+        if (as_json) {
+            json_dumpf(response, stdout, JSON_INDENT(2));
+            printf("\n");
+        } else {
+            print_status(response);
+        }
+    }
+    json_decref(response);
+    return status;
+}

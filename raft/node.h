@@ -1,0 +1,84 @@
+/*
+ * A running raft node: the raft library on libuv (log and snapshots in the data dir), our
+ * authenticated transport (raft/transport.h), the cluster record as FSM (raft/fsm.h), and the
+ * forwarding of commands from followers to the leader.
+ *
+ * Raft lets only the leader append. Every node still has commands to propose (its liveness
+ * report now; the writer's lease renewals later), so node_submit() applies locally on the
+ * leader and otherwise sends the encoded command over an authenticated FORWARD channel to the
+ * leader, which appends it if it still leads. Forwarding is one-way and best effort: the
+ * commands that use it are periodic, and a lost one is replaced by the next; what matters is
+ * what the log commits, which every node then applies.
+ *
+ * Frames on a FORWARD channel: u32 little-endian length (1..CODEC_COMMAND_MAX) then that many
+ * bytes of an encoded command. A frame that is too long or does not decode closes the channel.
+ *
+ * First start: the configured nodes are bootstrapped as the voters (raft_bootstrap); on a data
+ * dir that already holds a log, bootstrap is skipped and the log is used. A node whose data dir
+ * was wiped bootstraps the same configuration again and is caught up by the leader.
+ *
+ * Everything runs on the loop given to node_start(); nothing blocks it.
+ */
+#ifndef MMC_RAFT_NODE_H
+#define MMC_RAFT_NODE_H
+
+#include <raft.h>
+#include <raft/uv.h>
+#include <stdbool.h>
+#include <uv.h>
+
+#include "coord/config.h"
+#include "raft/fsm.h"
+
+struct node;
+
+/* Something happened that the daemon should log: a rejected peer, a refused forward. */
+typedef void (*node_event_cb)(void *data, enum log_level level, const char *message);
+
+struct node_options {
+    const struct config *config; /* must outlive the node */
+    const unsigned char *secret; /* copied by the transport */
+    size_t secret_len;
+    fsm_applied_cb on_applied; /* every applied entry (see fsm.h) */
+    node_event_cb on_event;    /* may be NULL */
+    void *data;                /* passed to both */
+};
+
+/* Per-peer view that only the leader has (raft's replication progress). */
+struct node_peer_progress {
+    bool known;           /* false on followers and for the leader itself */
+    bool recent_contact;  /* the peer answered within the last election timeout */
+    uint64_t match_index; /* highest entry known to be replicated on the peer */
+};
+
+/* Allocate and start a node on @loop: creates the data dir (0700) if missing, initializes raft
+ * on it, bootstraps on first start, starts listening. Returns 0 and sets *@out, or a negative
+ * error with errmsg saying what failed (data dir, address in use, raft error text). */
+int node_start(uv_loop_t *loop, const struct node_options *opts, struct node **out, char *errmsg,
+               size_t errlen);
+
+/* Propose @cmd: appended at once on the leader, forwarded to the leader otherwise.
+ * Returns 0 (accepted for appending or queued for forwarding), -EAGAIN when no leader is
+ * known, -EINVAL when @cmd does not encode, -ENOMEM, or a raft error mapped to -EIO. */
+int node_submit(struct node *node, const struct command *cmd, char *errmsg, size_t errlen);
+
+/* The record as applied on this node. */
+const struct record *node_record(const struct node *node);
+
+/* The raft instance, for read-only queries (state, term, indexes). */
+struct raft *node_raft(struct node *node);
+
+/* Leader's id (0 when unknown) and address (NULL when unknown). */
+void node_leader(struct node *node, uint64_t *id, const char **address);
+
+/* Fill @out for the peer with raft id @id. */
+void node_peer_progress(struct node *node, uint64_t id, struct node_peer_progress *out);
+
+/* "leader", "follower", "candidate" or "unavailable". */
+const char *node_role_name(int raft_state);
+
+/* Stop raft, the transport and every channel, then call @cb (which may free nothing: the node
+ * frees itself after @cb returns). */
+void node_close(struct node *node, void (*cb)(void *data), void *data);
+
+#endif /* MMC_RAFT_NODE_H */
