@@ -35,3 +35,7 @@ tests_unit_test_record_LDADD = $(CORE_LIBS) $(CHECK_LIBS)
 tests_fixture_test_fixture_SOURCES = tests/fixture/test_fixture.c
 tests_fixture_test_fixture_CFLAGS = $(TEST_CFLAGS) $(RAFT_CFLAGS)
 tests_fixture_test_fixture_LDADD = $(CORE_LIBS) $(CHECK_LIBS)
+
+# Real processes on loopback (no root needed).
+TESTS += tests/lab/test_cluster.sh
+EXTRA_DIST += tests/lab/test_cluster.sh

@@ -203,7 +203,7 @@ int main(int argc, char **argv)
     bool as_json = false;
     double timeout = 5.0;
     int opt;
-    while ((opt = getopt_long(argc, argv, "+s:c:jt:hV", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "s:c:jt:hV", options, NULL)) != -1) {
         switch (opt) {
         case 's':
             socket_path = optarg;

@@ -103,7 +103,20 @@ struct transport_options {
     void *data;                         /* passed to on_reject and on_forward */
 };
 
-/* Fill @t with this transport's methods and copy everything needed from @opts
+/* How the struct raft_uv_transport methods behave (raft calls them; tests may too):
+ * - init(t, id, address): RAFT_INVALID unless (id, address) is one of the peers.
+ * - listen(t, accept_cb): binds to our own peer address. accept_cb gets the peer's
+ *   authenticated id, the address configured for that id (never one the peer sent) and
+ *   a stream that is a raft_malloc'd uv_tcp_t with reading stopped; raft frees it with
+ *   raft_free after uv_close, as it does for the stock transport.
+ * - connect(t, req, id, address, cb): 0, then cb fires exactly once, never from inside
+ *   connect: status 0 with such a stream, RAFT_NOCONNECTION (refused, timed out, or the
+ *   peer failed authentication) or RAFT_CANCELED (the transport was closed).
+ * - close(t, cb): stops listening, abandons every handshake (pending connects get
+ *   RAFT_CANCELED), and calls cb from the loop, never from inside close, once nothing of
+ *   ours is open. Streams already handed over are not touched.
+ *
+ * Fill @t with this transport's methods and copy everything needed from @opts
  * (the caller may free @opts, its strings, secret and peers afterwards). @t->data
  * is left alone: raft_uv_init() takes it. Raft's init method later checks that
  * the id and address raft runs with are one of the peers.

@@ -9,7 +9,7 @@ PACKAGES=(
     libraft-dev libuv1-dev libmariadb-dev libnl-3-dev libnl-route-3-dev
     libinih-dev libjansson-dev libssl-dev check
     clang libclang-rt-14-dev clang-format cppcheck valgrind
-    mariadb-server mariadb-client iproute2 nftables tcpdump keepalived jq procps psmisc
+    mariadb-server mariadb-client python3 iproute2 nftables tcpdump keepalived jq procps psmisc
 )
 
 if [ "$(id -u)" -ne 0 ]; then
