@@ -39,3 +39,29 @@ tests_fixture_test_fixture_LDADD = $(CORE_LIBS) $(CHECK_LIBS)
 # Real processes on loopback (no root needed).
 TESTS += tests/lab/test_cluster.sh
 EXTRA_DIST += tests/lab/test_cluster.sh
+
+# Fuzz targets for the record's decoders and the control socket's request handling: replayed
+# over their seed corpora (plus deterministic mutations) in `make check`, libFuzzer-driven with
+# --enable-fuzzing (see tests/fuzz/run-fuzz-replay.sh).
+check_PROGRAMS += tests/fuzz/fuzz_command tests/fuzz/fuzz_control
+if FUZZING
+tests_fuzz_fuzz_command_SOURCES = tests/fuzz/fuzz_command.c coord/codec.c coord/record.c
+tests_fuzz_fuzz_command_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_command_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_control_SOURCES = tests/fuzz/fuzz_control.c coord/control.c
+tests_fuzz_fuzz_control_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(UV_CFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_control_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_control_LDADD = $(JANSSON_LIBS) $(UV_LIBS)
+else
+tests_fuzz_fuzz_command_SOURCES = tests/fuzz/fuzz_command.c tests/fuzz/replay.c
+tests_fuzz_fuzz_command_CFLAGS = $(AM_CFLAGS)
+tests_fuzz_fuzz_command_LDFLAGS = $(AM_LDFLAGS)
+tests_fuzz_fuzz_command_LDADD = coord/libcoord.a
+tests_fuzz_fuzz_control_SOURCES = tests/fuzz/fuzz_control.c tests/fuzz/replay.c
+tests_fuzz_fuzz_control_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_fuzz_fuzz_control_LDFLAGS = $(AM_LDFLAGS)
+tests_fuzz_fuzz_control_LDADD = coord/libcoord.a $(JANSSON_LIBS) $(UV_LIBS)
+endif
+TESTS += tests/fuzz/fuzz_command.sh tests/fuzz/fuzz_control.sh
+EXTRA_DIST += tests/fuzz/fuzz_command.sh tests/fuzz/fuzz_control.sh \
+	tests/fuzz/corpus/command tests/fuzz/corpus/control

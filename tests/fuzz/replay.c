@@ -208,47 +208,66 @@ static void keep_input(const char *path, const uint8_t *data, size_t size)
     }
 }
 
+static void corpus_free(struct corpus *corpus)
+{
+    for (size_t i = 0; i < corpus->count; i++) {
+        free(corpus->inputs[i].data);
+    }
+    free(corpus->inputs);
+}
+
+/* Reads the options and the corpus; returns 0 or prints why not and returns -1. */
+static int parse_arguments(int argc, char **argv, struct corpus *corpus, long *runs,
+                           const char **keep)
+{
+    const char *env_runs = getenv("FUZZ_REPLAY_RUNS");
+    if (env_runs != NULL) {
+        *runs = strtol(env_runs, NULL, 10);
+    }
+    for (int i = 1; i < argc; i++) {
+        struct stat st;
+        if (strncmp(argv[i], "-runs=", 6) == 0) {
+            *runs = strtol(argv[i] + 6, NULL, 10);
+        } else if (strncmp(argv[i], "-keep=", 6) == 0) {
+            *keep = argv[i] + 6;
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "replay: unknown option %s (libFuzzer options need --enable-fuzzing)\n",
+                    argv[i]);
+            return -1;
+        } else if (stat(argv[i], &st) != 0) {
+            fprintf(stderr, "replay: %s: %s\n", argv[i], strerror(errno));
+            return -1;
+        } else if ((S_ISDIR(st.st_mode) ? read_directory(argv[i], corpus)
+                                        : read_file(argv[i], corpus)) != 0) {
+            return -1;
+        }
+    }
+    if (corpus->count == 0) {
+        fprintf(stderr, "replay: no input files; usage: %s [-runs=N] [-keep=PATH] FILE|DIR...\n",
+                argv[0]);
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct corpus corpus = {0};
     long runs = 20000;
     const char *keep = NULL;
-    const char *env_runs = getenv("FUZZ_REPLAY_RUNS");
-    if (env_runs != NULL) {
-        runs = strtol(env_runs, NULL, 10);
-    }
-    for (int i = 1; i < argc; i++) {
-        struct stat st;
-        if (strncmp(argv[i], "-runs=", 6) == 0) {
-            runs = strtol(argv[i] + 6, NULL, 10);
-        } else if (strncmp(argv[i], "-keep=", 6) == 0) {
-            keep = argv[i] + 6;
-        } else if (argv[i][0] == '-') {
-            fprintf(stderr, "replay: unknown option %s (libFuzzer options need --enable-fuzzing)\n",
-                    argv[i]);
-            return 2;
-        } else if (stat(argv[i], &st) != 0) {
-            fprintf(stderr, "replay: %s: %s\n", argv[i], strerror(errno));
-            return 2;
-        } else if ((S_ISDIR(st.st_mode) ? read_directory(argv[i], &corpus)
-                                        : read_file(argv[i], &corpus)) != 0) {
-            return 2;
+    uint8_t *buffer = malloc(MAX_INPUT_SIZE);
+    if (buffer == NULL || parse_arguments(argc, argv, &corpus, &runs, &keep) != 0) {
+        if (buffer == NULL) {
+            fprintf(stderr, "replay: out of memory\n");
         }
-    }
-    if (corpus.count == 0) {
-        fprintf(stderr, "replay: no input files; usage: %s [-runs=N] [-keep=PATH] FILE|DIR...\n",
-                argv[0]);
+        free(buffer);
+        corpus_free(&corpus);
         return 2;
     }
     size_t replayed = 0;
     for (size_t i = 0; i < corpus.count; i++) {
         LLVMFuzzerTestOneInput(corpus.inputs[i].data, corpus.inputs[i].size);
         replayed++;
-    }
-    uint8_t *buffer = malloc(MAX_INPUT_SIZE);
-    if (buffer == NULL) {
-        fprintf(stderr, "replay: out of memory\n");
-        return 2;
     }
     uint64_t state = 0x6d6d636f6f726421ULL;
     for (long run = 0; run < runs; run++) {
@@ -261,9 +280,6 @@ int main(int argc, char **argv)
     }
     printf("replayed %zu inputs (%zu files, %ld mutations)\n", replayed, corpus.count, runs);
     free(buffer);
-    for (size_t i = 0; i < corpus.count; i++) {
-        free(corpus.inputs[i].data);
-    }
-    free(corpus.inputs);
+    corpus_free(&corpus);
     return 0;
 }
