@@ -65,3 +65,4 @@ endif
 TESTS += tests/fuzz/fuzz_command.sh tests/fuzz/fuzz_control.sh
 EXTRA_DIST += tests/fuzz/fuzz_command.sh tests/fuzz/fuzz_control.sh \
 	tests/fuzz/corpus/command tests/fuzz/corpus/control
+EXTRA_DIST += tests/bench
