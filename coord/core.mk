@@ -37,8 +37,8 @@ tests_fixture_test_fixture_CFLAGS = $(TEST_CFLAGS) $(RAFT_CFLAGS)
 tests_fixture_test_fixture_LDADD = $(CORE_LIBS) $(CHECK_LIBS)
 
 # Real processes on loopback (no root needed).
-TESTS += tests/lab/test_cluster.sh
-EXTRA_DIST += tests/lab/test_cluster.sh
+TESTS += tests/lab/test_cluster.sh tests/lab/test_valgrind.sh
+EXTRA_DIST += tests/lab/test_cluster.sh tests/lab/test_valgrind.sh tests/valgrind.supp
 
 # Fuzz targets for the record's decoders and the control socket's request handling: replayed
 # over their seed corpora (plus deterministic mutations) in `make check`, libFuzzer-driven with

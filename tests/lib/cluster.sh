@@ -4,6 +4,7 @@
 #   cluster_init DIR [ids...]   write configs and a secret for nodes (default m1 m2 s) on free
 #                               loopback ports; m1 and m2 candidates
 #   cluster_start ID            start a daemon, record its PID in DIR/ID.pid, log in DIR/ID.log
+#                               ($CLUSTER_WRAPPER, if set, is put in front of the command)
 #   cluster_kill ID [SIGNAL]    signal a daemon by its recorded PID (default KILL) and reap it
 #   cluster_stop_all            SIGTERM every daemon still running, then SIGKILL stragglers
 #   cluster_ctl ID ARGS...      run mmctl against node ID's control socket
@@ -12,6 +13,7 @@
 
 MMCOORDD=${MMCOORDD:-$top_builddir/coord/mmcoordd}
 MMCTL=${MMCTL:-$top_builddir/coord/mmctl}
+CLUSTER_WRAPPER=${CLUSTER_WRAPPER:-}
 
 free_port() {
     # Ask the kernel for a free port, then release it (a small race, acceptable for tests).
@@ -63,7 +65,9 @@ CONF
 
 cluster_start() {
     local id=$1
-    "$MMCOORDD" --config "$CLUSTER_DIR/$id.conf" ${CLUSTER_LOG_LEVEL:+--log-level "$CLUSTER_LOG_LEVEL"} \
+    # CLUSTER_WRAPPER (e.g. "valgrind --quiet") is split into words on purpose.
+    # shellcheck disable=SC2086
+    $CLUSTER_WRAPPER "$MMCOORDD" --config "$CLUSTER_DIR/$id.conf" ${CLUSTER_LOG_LEVEL:+--log-level "$CLUSTER_LOG_LEVEL"} \
         >> "$CLUSTER_DIR/$id.log" 2>&1 &
     echo $! > "$CLUSTER_DIR/$id.pid"
 }
