@@ -83,7 +83,7 @@ static const struct key key_table[] = {
     {SECTION_CLUSTER, "lease_ms", TYPE_UINT, 100, 600000, "milliseconds", false, "1000",
      CLUSTER(lease_ms), 0, "length of the writer's lease"},
     {SECTION_CLUSTER, "lease_drift", TYPE_FRACTION, 0, 0.5, NULL, false, "0.05",
-     CLUSTER(lease_drift), 0, "bound on the clock-rate drift between two hosts"},
+     CLUSTER(lease_drift), 0, "bound on any host's clock-rate error against real time"},
     {SECTION_CLUSTER, "lease_margin_ms", TYPE_UINT, 0, 60000, "milliseconds", false, "100",
      CLUSTER(lease_margin_ms), 0, "extra wait before a lease is taken as expired"},
     {SECTION_CLUSTER, "fence_budget_ms", TYPE_UINT, 1, 300000, "milliseconds", false, "200",

@@ -3,7 +3,8 @@
 coord_libcoord_a_SOURCES += \
 	coord/codec.c coord/codec.h \
 	coord/record.c coord/record.h \
-	coord/control.c coord/control.h
+	coord/control.c coord/control.h \
+	coord/lease.c coord/lease.h
 coord_libcoord_a_CFLAGS += $(JANSSON_CFLAGS) $(UV_CFLAGS)
 
 raft_libraftglue_a_SOURCES += \
@@ -11,7 +12,7 @@ raft_libraftglue_a_SOURCES += \
 	raft/node.c raft/node.h
 
 CORE_LIBS = raft/libraftglue.a coord/libcoord.a $(RAFT_LIBS) $(UV_LIBS) $(CRYPTO_LIBS) \
-	$(JANSSON_LIBS) $(INIH_LIBS)
+	$(JANSSON_LIBS) $(INIH_LIBS) -lm
 
 sbin_PROGRAMS += coord/mmcoordd coord/mmctl
 coord_mmcoordd_SOURCES = coord/daemon.c coord/daemon.h
@@ -21,8 +22,14 @@ coord_mmctl_SOURCES = coord/mmctl.c
 coord_mmctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 coord_mmctl_LDADD = coord/libcoord.a $(JANSSON_LIBS) $(INIH_LIBS)
 
-check_PROGRAMS += tests/unit/test_codec tests/unit/test_record tests/fixture/test_fixture
-TESTS += tests/unit/test_codec tests/unit/test_record tests/fixture/test_fixture
+check_PROGRAMS += tests/unit/test_codec tests/unit/test_record tests/fixture/test_fixture \
+	tests/unit/test_lease
+TESTS += tests/unit/test_codec tests/unit/test_record tests/fixture/test_fixture \
+	tests/unit/test_lease
+
+tests_unit_test_lease_SOURCES = tests/unit/test_lease.c
+tests_unit_test_lease_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_lease_LDADD = coord/libcoord.a $(CHECK_LIBS) -lm
 
 tests_unit_test_codec_SOURCES = tests/unit/test_codec.c
 tests_unit_test_codec_CFLAGS = $(TEST_CFLAGS)

@@ -135,7 +135,7 @@ static void on_report_timer(uv_timer_t *timer)
     submit_report(timer->data);
 }
 
-/* Log every change of this node's raft role, of the leader and of the term. */
+/* Log every change of this node's raft role or of the leader, with the term. */
 static void on_watch_timer(uv_timer_t *timer)
 {
     struct daemon *daemon = timer->data;

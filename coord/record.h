@@ -8,7 +8,8 @@
  * the writer, its lease renewals, health reports, maintenance, switchover and history.
  *
  * Snapshots serialize the whole record (record_encode/record_decode) with a magic, a format
- * version and bounds checks; the decoder is fuzzed (tests/fuzz/fuzz_snapshot.c).
+ * version and bounds checks; the decoder is fuzzed (tests/fuzz/fuzz_command.c, which also feeds
+ * record_decode).
  */
 #ifndef MMC_RECORD_H
 #define MMC_RECORD_H
