@@ -82,6 +82,11 @@ uint64_t codec_get_u64(struct codec_reader *r, const char *field)
     return p != NULL ? load_le(p, 8) : 0;
 }
 
+int64_t codec_get_i64(struct codec_reader *r, const char *field)
+{
+    return (int64_t)codec_get_u64(r, field);
+}
+
 void codec_get_string(struct codec_reader *r, const char *field, char *out, size_t size)
 {
     out[0] = '\0';
@@ -156,6 +161,11 @@ void codec_put_u64(struct codec_writer *w, uint64_t v)
     writer_put(w, v, 8);
 }
 
+void codec_put_i64(struct codec_writer *w, int64_t v)
+{
+    writer_put(w, (uint64_t)v, 8);
+}
+
 void codec_put_string(struct codec_writer *w, const char *s)
 {
     size_t n = strlen(s);
@@ -180,6 +190,16 @@ const char *command_type_name(uint8_t type)
     switch (type) {
     case COMMAND_REPORT:
         return "report";
+    case COMMAND_HEALTH:
+        return "health";
+    case COMMAND_RENEW:
+        return "renew";
+    case COMMAND_RELEASE:
+        return "release";
+    case COMMAND_SET_WRITER:
+        return "set_writer";
+    case COMMAND_OPENED:
+        return "opened";
     default:
         return "unknown";
     }
@@ -194,6 +214,12 @@ const char *mysql_view_name(uint8_t view)
         return "up";
     case MYSQL_VIEW_DOWN:
         return "down";
+    case MYSQL_VIEW_TIMEOUT:
+        return "timeout";
+    case MYSQL_VIEW_DENIED:
+        return "denied";
+    case MYSQL_VIEW_ERROR:
+        return "error";
     default:
         return "invalid";
     }
@@ -219,6 +245,91 @@ static int encode_report(struct codec_writer *w, const struct command_report *c)
     return 0;
 }
 
+static bool flag(uint8_t v)
+{
+    return v <= 1;
+}
+
+int command_health_put(struct codec_writer *w, const struct command_health *c)
+{
+    if (!string_fits(c->node_id, sizeof c->node_id) || c->node_id[0] == '\0' ||
+        !string_fits(c->source_host, sizeof c->source_host) ||
+        !string_fits(c->executed, sizeof c->executed) ||
+        !string_fits(c->received, sizeof c->received) || c->mysql > MYSQL_VIEW_MAX ||
+        !flag(c->read_only) || !flag(c->flavor) || !flag(c->replicating) || !flag(c->io_running) ||
+        !flag(c->sql_running)) {
+        return -EINVAL;
+    }
+    codec_put_string(w, c->node_id);
+    codec_put_u64(w, c->seq);
+    codec_put_u64(w, c->sent_wall_ms);
+    codec_put_u8(w, c->mysql);
+    codec_put_u8(w, c->read_only);
+    codec_put_u8(w, c->flavor);
+    codec_put_u8(w, c->replicating);
+    codec_put_u8(w, c->io_running);
+    codec_put_u8(w, c->sql_running);
+    codec_put_u16(w, c->source_port);
+    codec_put_string(w, c->source_host);
+    codec_put_i64(w, c->lag_s);
+    codec_put_string(w, c->executed);
+    codec_put_string(w, c->received);
+    return 0;
+}
+
+static bool node_id_ok(const char *id, size_t size, bool may_be_empty)
+{
+    return string_fits(id, size) && (may_be_empty || id[0] != '\0');
+}
+
+static int encode_renew(struct codec_writer *w, const struct command_renew *c)
+{
+    if (!node_id_ok(c->node_id, sizeof c->node_id, false)) {
+        return -EINVAL;
+    }
+    codec_put_u64(w, c->epoch);
+    codec_put_string(w, c->node_id);
+    codec_put_u64(w, c->nonce);
+    return 0;
+}
+
+static int encode_release(struct codec_writer *w, const struct command_release *c)
+{
+    if (!node_id_ok(c->node_id, sizeof c->node_id, false) ||
+        !string_fits(c->reason, sizeof c->reason)) {
+        return -EINVAL;
+    }
+    codec_put_u64(w, c->epoch);
+    codec_put_string(w, c->node_id);
+    codec_put_string(w, c->reason);
+    return 0;
+}
+
+static int encode_set_writer(struct codec_writer *w, const struct command_set_writer *c)
+{
+    if (!node_id_ok(c->node_id, sizeof c->node_id, true) ||
+        !string_fits(c->reason, sizeof c->reason) || c->epoch == 0) {
+        return -EINVAL;
+    }
+    codec_put_u64(w, c->epoch);
+    codec_put_string(w, c->node_id);
+    codec_put_string(w, c->reason);
+    codec_put_u64(w, c->detected_wall_ms);
+    codec_put_u64(w, c->decided_wall_ms);
+    return 0;
+}
+
+static int encode_opened(struct codec_writer *w, const struct command_opened *c)
+{
+    if (!node_id_ok(c->node_id, sizeof c->node_id, false)) {
+        return -EINVAL;
+    }
+    codec_put_u64(w, c->epoch);
+    codec_put_string(w, c->node_id);
+    codec_put_u64(w, c->opened_wall_ms);
+    return 0;
+}
+
 int command_encode(const struct command *cmd, uint8_t *buf, size_t cap, size_t *len)
 {
     struct codec_writer w;
@@ -231,6 +342,21 @@ int command_encode(const struct command *cmd, uint8_t *buf, size_t cap, size_t *
     switch (cmd->type) {
     case COMMAND_REPORT:
         rv = encode_report(&w, &cmd->report);
+        break;
+    case COMMAND_HEALTH:
+        rv = command_health_put(&w, &cmd->health);
+        break;
+    case COMMAND_RENEW:
+        rv = encode_renew(&w, &cmd->renew);
+        break;
+    case COMMAND_RELEASE:
+        rv = encode_release(&w, &cmd->release);
+        break;
+    case COMMAND_SET_WRITER:
+        rv = encode_set_writer(&w, &cmd->set_writer);
+        break;
+    case COMMAND_OPENED:
+        rv = encode_opened(&w, &cmd->opened);
         break;
     default:
         rv = -EINVAL;
@@ -275,6 +401,84 @@ static void decode_report(struct codec_reader *r, struct command_report *c)
     }
 }
 
+static void expect_flag(struct codec_reader *r, const char *field, uint8_t v)
+{
+    if (r->error == 0 && v > 1) {
+        reader_fail(r, "field '%s' is %u, expected 0 or 1", field, (unsigned)v);
+    }
+}
+
+static void expect_node_id(struct codec_reader *r, const char *what, const char *id)
+{
+    if (r->error == 0 && id[0] == '\0') {
+        reader_fail(r, "%s with an empty node_id", what);
+    }
+}
+
+void command_health_get(struct codec_reader *r, struct command_health *c)
+{
+    codec_get_string(r, "node_id", c->node_id, sizeof c->node_id);
+    c->seq = codec_get_u64(r, "seq");
+    c->sent_wall_ms = codec_get_u64(r, "sent_wall_ms");
+    c->mysql = codec_get_u8(r, "mysql");
+    c->read_only = codec_get_u8(r, "read_only");
+    c->flavor = codec_get_u8(r, "flavor");
+    c->replicating = codec_get_u8(r, "replicating");
+    c->io_running = codec_get_u8(r, "io_running");
+    c->sql_running = codec_get_u8(r, "sql_running");
+    c->source_port = codec_get_u16(r, "source_port");
+    codec_get_string(r, "source_host", c->source_host, sizeof c->source_host);
+    c->lag_s = codec_get_i64(r, "lag_s");
+    codec_get_string(r, "executed", c->executed, sizeof c->executed);
+    codec_get_string(r, "received", c->received, sizeof c->received);
+    expect_node_id(r, "health", c->node_id);
+    if (r->error == 0 && c->mysql > MYSQL_VIEW_MAX) {
+        reader_fail(r, "health with mysql state %u, at most %u known", (unsigned)c->mysql,
+                    (unsigned)MYSQL_VIEW_MAX);
+    }
+    expect_flag(r, "read_only", c->read_only);
+    expect_flag(r, "flavor", c->flavor);
+    expect_flag(r, "replicating", c->replicating);
+    expect_flag(r, "io_running", c->io_running);
+    expect_flag(r, "sql_running", c->sql_running);
+}
+
+static void decode_renew(struct codec_reader *r, struct command_renew *c)
+{
+    c->epoch = codec_get_u64(r, "epoch");
+    codec_get_string(r, "node_id", c->node_id, sizeof c->node_id);
+    c->nonce = codec_get_u64(r, "nonce");
+    expect_node_id(r, "renew", c->node_id);
+}
+
+static void decode_release(struct codec_reader *r, struct command_release *c)
+{
+    c->epoch = codec_get_u64(r, "epoch");
+    codec_get_string(r, "node_id", c->node_id, sizeof c->node_id);
+    codec_get_string(r, "reason", c->reason, sizeof c->reason);
+    expect_node_id(r, "release", c->node_id);
+}
+
+static void decode_set_writer(struct codec_reader *r, struct command_set_writer *c)
+{
+    c->epoch = codec_get_u64(r, "epoch");
+    codec_get_string(r, "node_id", c->node_id, sizeof c->node_id);
+    codec_get_string(r, "reason", c->reason, sizeof c->reason);
+    c->detected_wall_ms = codec_get_u64(r, "detected_wall_ms");
+    c->decided_wall_ms = codec_get_u64(r, "decided_wall_ms");
+    if (r->error == 0 && c->epoch == 0) {
+        reader_fail(r, "set_writer with epoch 0 (epochs start at 1)");
+    }
+}
+
+static void decode_opened(struct codec_reader *r, struct command_opened *c)
+{
+    c->epoch = codec_get_u64(r, "epoch");
+    codec_get_string(r, "node_id", c->node_id, sizeof c->node_id);
+    c->opened_wall_ms = codec_get_u64(r, "opened_wall_ms");
+    expect_node_id(r, "opened", c->node_id);
+}
+
 int command_decode(const uint8_t *buf, size_t len, struct command *out, char *errmsg, size_t errlen)
 {
     struct codec_reader r;
@@ -311,9 +515,24 @@ int command_decode(const uint8_t *buf, size_t len, struct command *out, char *er
         case COMMAND_REPORT:
             decode_report(&r, &out->report);
             break;
+        case COMMAND_HEALTH:
+            command_health_get(&r, &out->health);
+            break;
+        case COMMAND_RENEW:
+            decode_renew(&r, &out->renew);
+            break;
+        case COMMAND_RELEASE:
+            decode_release(&r, &out->release);
+            break;
+        case COMMAND_SET_WRITER:
+            decode_set_writer(&r, &out->set_writer);
+            break;
+        case COMMAND_OPENED:
+            decode_opened(&r, &out->opened);
+            break;
         default:
             reader_fail(&r, "unknown command type %u (this build knows 1..%u): upgrade this node",
-                        (unsigned)type, (unsigned)COMMAND_REPORT);
+                        (unsigned)type, (unsigned)COMMAND_TYPE_MAX);
             break;
         }
         codec_expect_end(&r, "command");

@@ -33,10 +33,13 @@
 #define CODEC_VERSION      1
 #define CODEC_HEADER_SIZE  8
 #define CODEC_ALIGN        8    /* encoded commands are padded to a multiple of this */
-#define CODEC_COMMAND_MAX  4096 /* largest encoded command */
+#define CODEC_COMMAND_MAX  8192 /* largest encoded command */
 #define CODEC_ID_SIZE      32   /* node ids, as in the config: 1..31 bytes */
 #define CODEC_VERSION_SIZE 32   /* software version strings: 0..31 bytes */
 #define CODEC_ERRMSG_SIZE  256
+#define CODEC_GTID_SIZE    2048 /* a GTID set as text: 0..2047 bytes */
+#define CODEC_HOST_SIZE    128  /* a replication source host: 0..127 bytes */
+#define CODEC_REASON_SIZE  256  /* why a writer changed or released: 0..255 bytes */
 
 /* A cursor over bytes being decoded. Every getter checks bounds; after the first failure all
  * later getters fail too and errmsg holds the first reason, so callers check once at the end. */
@@ -61,6 +64,7 @@ uint8_t codec_get_u8(struct codec_reader *r, const char *field);
 uint16_t codec_get_u16(struct codec_reader *r, const char *field);
 uint32_t codec_get_u32(struct codec_reader *r, const char *field);
 uint64_t codec_get_u64(struct codec_reader *r, const char *field);
+int64_t codec_get_i64(struct codec_reader *r, const char *field);
 /* Reads a string into @out (capacity @size, so at most size-1 bytes; NUL-terminated). A string
  * longer than that, or one holding a NUL byte, is an error naming @field. */
 void codec_get_string(struct codec_reader *r, const char *field, char *out, size_t size);
@@ -72,21 +76,31 @@ void codec_put_u8(struct codec_writer *w, uint8_t v);
 void codec_put_u16(struct codec_writer *w, uint16_t v);
 void codec_put_u32(struct codec_writer *w, uint32_t v);
 void codec_put_u64(struct codec_writer *w, uint64_t v);
+void codec_put_i64(struct codec_writer *w, int64_t v);
 void codec_put_string(struct codec_writer *w, const char *s);
 
 /* ---- Commands ---- */
 
 enum command_type {
-    COMMAND_REPORT = 1, /* a node's periodic liveness report */
+    COMMAND_REPORT = 1,     /* a node's periodic liveness report */
+    COMMAND_HEALTH = 2,     /* a node's view of its own MySQL server */
+    COMMAND_RENEW = 3,      /* the writer renews its lease */
+    COMMAND_RELEASE = 4,    /* the writer gives its epoch up (its mysqld is down, switchover) */
+    COMMAND_SET_WRITER = 5, /* the leader names the writer of the next epoch */
+    COMMAND_OPENED = 6,     /* the new writer has caught up and opened for writes */
 };
+#define COMMAND_TYPE_MAX COMMAND_OPENED
 
 /* What a node knows of its own MySQL server. Until the daemon probes MySQL, UNKNOWN. */
 enum mysql_view {
-    MYSQL_VIEW_UNKNOWN = 0,
-    MYSQL_VIEW_UP = 1,
-    MYSQL_VIEW_DOWN = 2,
+    MYSQL_VIEW_UNKNOWN = 0, /* not probed yet */
+    MYSQL_VIEW_UP = 1,      /* answered the probe */
+    MYSQL_VIEW_DOWN = 2,    /* connection refused: mysqld is not running */
+    MYSQL_VIEW_TIMEOUT = 3, /* no answer in time: paused, overloaded or cut off */
+    MYSQL_VIEW_DENIED = 4,  /* login or statement refused: the coordinator's GRANT */
+    MYSQL_VIEW_ERROR = 5,   /* anything else */
 };
-#define MYSQL_VIEW_MAX MYSQL_VIEW_DOWN
+#define MYSQL_VIEW_MAX MYSQL_VIEW_ERROR
 
 /* REPORT: sent by every node every report interval (forwarded to the leader). The times are
  * the reporter's own wall clock: they are for display; durations never come from them. */
@@ -99,10 +113,69 @@ struct command_report {
     uint8_t mysql;          /* enum mysql_view */
 };
 
+/* HEALTH: what a node sees of its own MySQL server, sent at once when it changes and with every
+ * report otherwise. GTID sets are text in the server's own flavour (mysql/gtid.h parses them);
+ * they are compared by the leader, not by record_apply. */
+struct command_health {
+    char node_id[CODEC_ID_SIZE];
+    uint64_t seq;          /* 1, 2, ... within one run of the daemon */
+    uint64_t sent_wall_ms; /* the reporter's clock, for display */
+    uint8_t mysql;         /* enum mysql_view */
+    uint8_t read_only;     /* 0 or 1 (super_read_only counts as read_only) */
+    uint8_t flavor;        /* 0 MariaDB, 1 MySQL (enum gtid_flavor) */
+    uint8_t replicating;   /* 0 or 1: a replication source is configured */
+    uint8_t io_running;    /* 0 or 1 */
+    uint8_t sql_running;   /* 0 or 1 */
+    uint16_t source_port;
+    char source_host[CODEC_HOST_SIZE];
+    int64_t lag_s;                  /* seconds behind the source, -1 when unknown */
+    char executed[CODEC_GTID_SIZE]; /* what the server has executed */
+    char received[CODEC_GTID_SIZE]; /* what its IO thread received (replicas), may be empty */
+};
+
+/* RENEW: the writer of @epoch asks for its lease to be extended; @nonce names the request so
+ * that the writer can match the committed entry with the time it sent it (coord/lease.h). */
+struct command_renew {
+    uint64_t epoch;
+    char node_id[CODEC_ID_SIZE];
+    uint64_t nonce;
+};
+
+/* RELEASE: the writer of @epoch gives it up and has fenced itself; the leader may promote at
+ * once instead of waiting out the lease. */
+struct command_release {
+    uint64_t epoch;
+    char node_id[CODEC_ID_SIZE];
+    char reason[CODEC_REASON_SIZE];
+};
+
+/* SET_WRITER: epoch @epoch (the current one plus one) belongs to @node_id ("" for none). The
+ * times are the leader's wall clock, for the history: when the fault was first seen and when
+ * the decision was taken. */
+struct command_set_writer {
+    uint64_t epoch;
+    char node_id[CODEC_ID_SIZE];
+    char reason[CODEC_REASON_SIZE];
+    uint64_t detected_wall_ms;
+    uint64_t decided_wall_ms;
+};
+
+/* OPENED: the writer of @epoch has caught up and opened for writes at @opened_wall_ms. */
+struct command_opened {
+    uint64_t epoch;
+    char node_id[CODEC_ID_SIZE];
+    uint64_t opened_wall_ms;
+};
+
 struct command {
     uint8_t type; /* enum command_type */
     union {
         struct command_report report;
+        struct command_health health;
+        struct command_renew renew;
+        struct command_release release;
+        struct command_set_writer set_writer;
+        struct command_opened opened;
     };
 };
 
@@ -116,10 +189,15 @@ int command_encode(const struct command *cmd, uint8_t *buf, size_t cap, size_t *
 int command_decode(const uint8_t *buf, size_t len, struct command *out, char *errmsg,
                    size_t errlen);
 
-/* A short name for a command type ("report"), or "unknown". */
+/* The body of a HEALTH command, also used by record snapshots. put returns -EINVAL when a field
+ * is out of range (and writes nothing); get fails the reader with the field's name. */
+int command_health_put(struct codec_writer *w, const struct command_health *c);
+void command_health_get(struct codec_reader *r, struct command_health *c);
+
+/* A short name for a command type ("report", "health", "renew", ...), or "unknown". */
 const char *command_type_name(uint8_t type);
 
-/* "unknown", "up", "down". */
+/* "unknown", "up", "down", "timeout", "denied", "error". */
 const char *mysql_view_name(uint8_t view);
 
 #endif /* MMC_CODEC_H */

@@ -19,8 +19,9 @@ coord_mmcoordd_SOURCES = coord/daemon.c coord/daemon.h
 coord_mmcoordd_CFLAGS = $(AM_CFLAGS) $(RAFT_CFLAGS) $(UV_CFLAGS) $(JANSSON_CFLAGS)
 coord_mmcoordd_LDADD = $(CORE_LIBS)
 coord_mmctl_SOURCES = coord/mmctl.c
-coord_mmctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
-coord_mmctl_LDADD = coord/libcoord.a $(JANSSON_LIBS) $(INIH_LIBS)
+coord_mmctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(MARIADB_CFLAGS)
+coord_mmctl_LDADD = mysql/libmmmysql.a coord/libcoord.a $(MARIADB_LIBS) $(JANSSON_LIBS) \
+	$(INIH_LIBS) $(UV_LIBS) -lpthread
 
 check_PROGRAMS += tests/unit/test_codec tests/unit/test_record tests/fixture/test_fixture \
 	tests/unit/test_lease
@@ -44,8 +45,9 @@ tests_fixture_test_fixture_CFLAGS = $(TEST_CFLAGS) $(RAFT_CFLAGS)
 tests_fixture_test_fixture_LDADD = $(CORE_LIBS) $(CHECK_LIBS)
 
 # Real processes on loopback (no root needed).
-TESTS += tests/lab/test_cluster.sh tests/lab/test_valgrind.sh
-EXTRA_DIST += tests/lab/test_cluster.sh tests/lab/test_valgrind.sh tests/valgrind.supp
+TESTS += tests/lab/test_cluster.sh tests/lab/test_valgrind.sh tests/lab/test_mmctl_check.sh
+EXTRA_DIST += tests/lab/test_cluster.sh tests/lab/test_valgrind.sh tests/valgrind.supp \
+	tests/lab/test_mmctl_check.sh
 
 # Fuzz targets for the record's decoders and the control socket's request handling: replayed
 # over their seed corpora (plus deterministic mutations) in `make check`, libFuzzer-driven with

@@ -17,11 +17,14 @@
 #include <unistd.h>
 
 #include "coord/config.h"
+#include "mysql/check.h"
+#include "mysql/credentials.h"
 
-#define DEFAULT_SOCKET "/run/mmcoord/mmcoordd.sock"
-#define EXIT_FAIL      1
-#define EXIT_USAGE     2
-#define EXIT_NO_LEADER 3
+#define DEFAULT_SOCKET   "/run/mmcoord/mmcoordd.sock"
+#define EXIT_FAIL        1
+#define EXIT_USAGE       2
+#define EXIT_NO_LEADER   3
+#define CHECK_TIMEOUT_MS 3000
 
 static void usage(FILE *out)
 {
@@ -31,6 +34,9 @@ static void usage(FILE *out)
             "Commands:\n"
             "  leader   print the raft leader's node id and address (exit 3 if none is known)\n"
             "  status   the cluster at a glance: term, leader, indexes, and every node\n"
+            "  check    preflight: ask every node's MySQL server whether it is set up for\n"
+            "           failover without loss (needs --config; talks to MySQL, not to mmcoordd);\n"
+            "           exit 1 when any check FAILs\n"
             "\n"
             "Options:\n"
             "  -s, --socket PATH    the daemon's control socket (default " DEFAULT_SOCKET ")\n"
@@ -40,7 +46,8 @@ static void usage(FILE *out)
             "  -h, --help           show this help and exit\n"
             "  -V, --version        show the version and exit\n"
             "\n"
-            "Exit status: 0 success, 1 daemon unreachable or error, 2 bad usage, 3 no leader.\n");
+            "Exit status: 0 success, 1 daemon unreachable, error, or a check FAILed, 2 bad usage,\n"
+            "3 no leader.\n");
 }
 
 /* Send @request to the socket at @path and return the parsed response, or NULL with a message
@@ -187,6 +194,54 @@ static void print_status(json_t *s)
     }
 }
 
+/* `mmctl check`: the preflight checks of mysql/check.h against every configured node, with the
+ * coordinator's credentials from the config. Needs no running daemon. */
+static int run_check(const struct config *config, bool as_json)
+{
+    if (config->mysql_credentials_file[0] == '\0') {
+        fprintf(stderr,
+                "mmctl: check: %s sets no [local] mysql_credentials_file: the checks log in "
+                "as the coordinator's MySQL user from that file\n",
+                config->path);
+        return EXIT_USAGE;
+    }
+    struct mysql_credentials credentials;
+    char errmsg[512];
+    if (mysql_credentials_load(config->mysql_credentials_file, &credentials, errmsg,
+                               sizeof errmsg) != 0) {
+        fprintf(stderr, "mmctl: check: %s\n", errmsg);
+        return EXIT_USAGE;
+    }
+    struct mysql_check_node nodes[CONFIG_MAX_NODES];
+    for (unsigned i = 0; i < config->n_nodes; i++) {
+        nodes[i].id = config->nodes[i].id;
+        nodes[i].host = config->nodes[i].mysql_host;
+        nodes[i].port = config->nodes[i].mysql_port;
+        nodes[i].is_master = config->nodes[i].candidate;
+    }
+    struct mysql_check_report report = {0};
+    int rv = mysql_check_run(nodes, config->n_nodes, &credentials, CHECK_TIMEOUT_MS, &report);
+    mysql_credentials_wipe(&credentials);
+    if (rv != 0) {
+        fprintf(stderr, "mmctl: check: out of memory\n");
+        return EXIT_FAIL;
+    }
+    enum mysql_check_status worst = mysql_check_worst(&report);
+    if (as_json) {
+        json_t *results = mysql_check_to_json(&report);
+        json_t *doc = json_pack("{s:b, s:s, s:o}", "ok", worst != MYSQL_CHECK_FAIL, "worst",
+                                mysql_check_status_name(worst), "checks",
+                                results != NULL ? results : json_array());
+        json_dumpf(doc, stdout, JSON_INDENT(2));
+        printf("\n");
+        json_decref(doc);
+    } else {
+        mysql_check_print(&report, stdout);
+    }
+    mysql_check_report_free(&report);
+    return worst == MYSQL_CHECK_FAIL ? EXIT_FAIL : 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -241,7 +296,8 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *command = argv[optind];
-    if (strcmp(command, "leader") != 0 && strcmp(command, "status") != 0) {
+    if (strcmp(command, "leader") != 0 && strcmp(command, "status") != 0 &&
+        strcmp(command, "check") != 0) {
         fprintf(stderr, "mmctl: unknown command '%s'\n", command);
         usage(stderr);
         return EXIT_USAGE;
@@ -258,6 +314,13 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
         socket_path = config.control_socket;
+    }
+    if (strcmp(command, "check") == 0) {
+        if (config_path == NULL) {
+            fprintf(stderr, "mmctl: check needs --config FILE (the nodes and the credentials)\n");
+            return EXIT_USAGE;
+        }
+        return run_check(&config, as_json);
     }
     if (socket_path == NULL) {
         socket_path = DEFAULT_SOCKET;

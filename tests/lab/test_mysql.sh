@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# mysql/ against real MariaDB servers: m1 <-> m2 master-master and a replica r1 of m1 on
+# loopback, driven through tests/lab/mysql_lab. Skips (77) without mariadbd.
+set -u
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+# shellcheck source=tests/lib/mariadb.sh
+. "$top_srcdir/tests/lib/mariadb.sh"
+
+if ! mariadb_available; then
+    echo "SKIP: mariadbd, mariadb-install-db or the mariadb client is not installed"
+    exit 77
+fi
+if [ "$(id -u)" != 0 ]; then
+    echo "SKIP: needs root (mariadbd is started with --user=root)"
+    exit 77
+fi
+lab=$top_builddir/tests/lab/mysql_lab
+base=$(mktemp -d "${TMPDIR:-/tmp}/mmt-mysql.$$.XXXXXX")
+cleanup() {
+    mariadb_teardown
+    rm -rf "$base"
+}
+trap cleanup EXIT
+
+run() {
+    echo "== mysql_lab $*"
+    "$lab" "$@" || { echo "FAILED: mysql_lab $*"; exit 1; }
+}
+expect_eq() {
+    if [ "$1" != "$2" ]; then
+        echo "FAILED: $3: '$1' != '$2'"
+        exit 1
+    fi
+}
+
+A=127.0.0.1
+P1=$(mariadb_free_port $A) && P2=$(mariadb_free_port $A) && P3=$(mariadb_free_port $A) || exit 1
+mariadb_init m1 "$base" $A "$P1" 1 master &&
+    mariadb_init m2 "$base" $A "$P2" 2 master &&
+    mariadb_init r1 "$base" $A "$P3" 3 replica || exit 1
+for n in m1 m2 r1; do mariadb_start $n || exit 1; done
+mariadb_setup_topology m1 m2 r1 || exit 1
+
+echo "--- credentials file"
+cred=$base/client.cnf
+printf '[client]\nuser = %s\npassword = "%s"\n' "$MARIADB_COORD_USER" "$MARIADB_COORD_PASSWORD" >"$cred"
+chmod 600 "$cred"
+run credentials "$cred" ok
+chmod 640 "$cred"
+run credentials "$cred" eperm
+printf '[client]\npassword = x\n' >"$base/nouser.cnf"
+chmod 600 "$base/nouser.cnf"
+run credentials "$base/nouser.cnf" einval
+
+echo "--- probes"
+run probe $A "$P1" 1 "$P2"
+run probe $A "$P2" 2 "$P1"
+run probe $A "$P3" 3 "$P1"
+
+echo "--- preflight checks"
+nodes="m1:$A:$P1:master m2:$A:$P2:master r1:$A:$P3:replica"
+# shellcheck disable=SC2086
+run check "" $nodes
+# Misconfigurations a running server takes with SET GLOBAL (as root, not replicated).
+mariadb_sql m2 "SET GLOBAL binlog_format='STATEMENT'; SET GLOBAL gtid_domain_id=1; SET GLOBAL read_only=OFF;
+    SET SESSION sql_log_bin=0; REVOKE CONNECTION ADMIN ON *.* FROM '$MARIADB_COORD_USER'@'%'" || exit 1
+mariadb_sql m1 "SET GLOBAL auto_increment_increment=1; SET GLOBAL read_only=OFF" || exit 1
+mariadb_sql r1 "SET GLOBAL gtid_strict_mode=OFF; SET GLOBAL server_id=2" || exit 1
+# shellcheck disable=SC2086
+run check "FAIL/binlog_format/m2 FAIL/gtid_domain_id/m2 FAIL/gtid_domain_id/m1 FAIL/privileges/m2
+    FAIL/auto_increment/m1 FAIL/gtid/r1 FAIL/server_id/r1 FAIL/server_id/m2
+    FAIL/single_writer/cluster WARN/read_only_at_boot/m1" $nodes
+mariadb_sql m2 "SET GLOBAL binlog_format='ROW'; SET GLOBAL gtid_domain_id=2; SET GLOBAL read_only=ON;
+    SET SESSION sql_log_bin=0; GRANT CONNECTION ADMIN ON *.* TO '$MARIADB_COORD_USER'@'%'" || exit 1
+mariadb_sql m1 "SET GLOBAL auto_increment_increment=2; SET GLOBAL read_only=ON" || exit 1
+mariadb_sql r1 "SET GLOBAL gtid_strict_mode=ON; SET GLOBAL server_id=3" || exit 1
+# Misconfigurations that take a restart: no binary log and no log_slave_updates on the replica,
+# no read_only in a master's my.cnf.
+mariadb_stop r1 && mariadb_stop m2
+cp "$(mariadb_dir r1)/my.cnf" "$base/r1.cnf" && cp "$(mariadb_dir m2)/my.cnf" "$base/m2.cnf"
+sed -i -e 's/^log_slave_updates=ON/log_slave_updates=OFF/' -e 's/^log_bin=binlog/skip-log-bin/' \
+    "$(mariadb_dir r1)/my.cnf"
+sed -i '/^read_only=ON/d' "$(mariadb_dir m2)/my.cnf"
+mariadb_start r1 && mariadb_start m2 || exit 1
+# shellcheck disable=SC2086
+run check "FAIL/log_bin/r1 FAIL/log_slave_updates/r1 FAIL/read_only_at_boot/m2" $nodes
+mariadb_stop r1 && mariadb_stop m2
+cp "$base/r1.cnf" "$(mariadb_dir r1)/my.cnf" && cp "$base/m2.cnf" "$(mariadb_dir m2)/my.cnf"
+mariadb_start r1 && mariadb_start m2 || exit 1
+# shellcheck disable=SC2086
+run check "" $nodes
+run probe $A "$P3" 3 "$P1"
+
+echo "--- fencing"
+run fence $A "$P1"
+mariadb_sql m1 "SET GLOBAL read_only=ON"
+
+echo "--- repoint r1 from m1 to m2, writes on both masters"
+mariadb_sql m1 "CREATE TABLE mmtest.t (id INT AUTO_INCREMENT PRIMARY KEY, src VARCHAR(8), n INT)" || exit 1
+write_rows() { # NAME FROM COUNT (as root: root bypasses read_only)
+    local i sql=""
+    for i in $(seq "$2" "$(($2 + $3 - 1))"); do sql+="INSERT INTO mmtest.t (src, n) VALUES ('$1', $i);"; done
+    mariadb_sql "$1" "$sql"
+}
+mariadb_wait_sync m2 m1 && mariadb_wait_sync r1 m1 || exit 1
+write_rows m1 1 20 && write_rows m2 1 20 || exit 1
+# More writes on both masters while the replica moves, one transaction per row.
+write_slowly() { # NAME FROM COUNT
+    local i
+    for i in $(seq "$2" "$(($2 + $3 - 1))"); do
+        mariadb_sql "$1" "INSERT INTO mmtest.t (src, n) VALUES ('$1', $i)" || return 1
+    done
+}
+write_slowly m1 21 20 &
+w1=$!
+write_slowly m2 21 20 &
+w2=$!
+run repoint $A "$P3" $A "$P2"
+if ! wait $w1 || ! wait $w2; then
+    echo "FAILED: concurrent writes"
+    exit 1
+fi
+# Wait on r1 at once for the last write of each master: r1 gets m1's through m2 (two hops).
+pos="$(mariadb_sql m1 "SELECT @@GLOBAL.gtid_binlog_pos" | tr , '\n' | grep '^1-'),$(
+    mariadb_sql m2 "SELECT @@GLOBAL.gtid_binlog_pos" | tr , '\n' | grep '^2-')"
+run wait $A "$P3" "$pos" 10000 reached
+mariadb_wait_sync m1 m2 && mariadb_wait_sync m2 m1 || exit 1
+# A wait that has to wait: r1's SQL thread is stopped while m2 takes one more write.
+mariadb_sql r1 "STOP SLAVE SQL_THREAD" || exit 1
+mariadb_sql m2 "INSERT INTO mmtest.t (src, n) VALUES ('m2', 41)" || exit 1
+pos=$(mariadb_sql m2 "SELECT @@GLOBAL.gtid_binlog_pos")
+run wait $A "$P3" "$pos" 300 timeout
+"$lab" wait $A "$P3" "$pos" 10000 reached &
+waiter=$!
+sleep 0.5
+mariadb_sql r1 "START SLAVE SQL_THREAD" || exit 1
+wait $waiter || { echo "FAILED: wait for $pos on r1"; exit 1; }
+expect_eq "$(mariadb_sql r1 "SELECT COUNT(*) FROM mmtest.t WHERE src = 'm2' AND n = 41")" 1 \
+    "the awaited row on r1 once the wait returned"
+mariadb_wait_sync m1 m2 || exit 1
+run probe $A "$P3" 3 "$P2"
+for n in m1 m2 r1; do
+    count=$(mariadb_sql $n "SELECT COUNT(*), COUNT(DISTINCT src, n) FROM mmtest.t")
+    expect_eq "$count" "$(printf '81\t81')" "row count on $n"
+done
+sum1=$(mariadb_sql m1 "CHECKSUM TABLE mmtest.t" | cut -f2)
+expect_eq "$(mariadb_sql m2 "CHECKSUM TABLE mmtest.t" | cut -f2)" "$sum1" "checksum m2 vs m1"
+expect_eq "$(mariadb_sql r1 "CHECKSUM TABLE mmtest.t" | cut -f2)" "$sum1" "checksum r1 vs m1"
+echo "rows and checksums agree on m1, m2, r1 ($sum1)"
+
+echo "--- waits that time out"
+run wait $A "$P3" "1-1-999999" 700 timeout
+run wait $A "$P3" "$pos,9-9-5" 300 timeout
+
+echo "--- errant transactions"
+run errant $A "$P3" $A "$P2" none
+mariadb_sql r1 "INSERT INTO mmtest.t (src, n) VALUES ('r1', 1)" || exit 1
+run errant $A "$P3" $A "$P2" some
+run errant $A "$P2" $A "$P3" none
+
+echo "--- paused server (SIGSTOP)"
+run paused $A "$P2" "$(mariadb_pid m2)" 300
+
+echo "--- stopped server"
+mariadb_stop r1
+run refused $A "$P3"
+echo "PASS"
