@@ -4,7 +4,8 @@ coord_libcoord_a_SOURCES += \
 	coord/codec.c coord/codec.h \
 	coord/record.c coord/record.h \
 	coord/control.c coord/control.h \
-	coord/lease.c coord/lease.h
+	coord/lease.c coord/lease.h \
+	coord/decide.c coord/decide.h
 coord_libcoord_a_CFLAGS += $(JANSSON_CFLAGS) $(UV_CFLAGS)
 
 raft_libraftglue_a_SOURCES += \
@@ -27,6 +28,12 @@ check_PROGRAMS += tests/unit/test_codec tests/unit/test_record tests/fixture/tes
 	tests/unit/test_lease
 TESTS += tests/unit/test_codec tests/unit/test_record tests/fixture/test_fixture \
 	tests/unit/test_lease
+
+check_PROGRAMS += tests/unit/test_decide
+TESTS += tests/unit/test_decide
+tests_unit_test_decide_SOURCES = tests/unit/test_decide.c
+tests_unit_test_decide_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_decide_LDADD = coord/libcoord.a mysql/libmmmysql.a $(CHECK_LIBS)
 
 tests_unit_test_lease_SOURCES = tests/unit/test_lease.c
 tests_unit_test_lease_CFLAGS = $(TEST_CFLAGS)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,27 +82,40 @@ static json_t *call(const char *path, json_t *request, double timeout)
         return NULL;
     }
     char *text = json_dumps(request, JSON_COMPACT);
-    size_t len = strlen(text);
-    text = realloc(text, len + 2);
-    text[len] = '\n';
-    size_t off = 0;
-    while (off < len + 1) {
-        ssize_t n = write(fd, text + off, len + 1 - off);
-        if (n <= 0) {
-            fprintf(stderr, "mmctl: writing to %s: %s\n", path, strerror(errno));
-            free(text);
-            close(fd);
-            return NULL;
-        }
-        off += (size_t)n;
+    if (text == NULL) {
+        fprintf(stderr, "mmctl: out of memory\n");
+        close(fd);
+        return NULL;
+    }
+    /* The request and its newline in one write: the daemon reads lines. */
+    struct iovec iov[2] = {{.iov_base = text, .iov_len = strlen(text)},
+                           {.iov_base = "\n", .iov_len = 1}};
+    ssize_t sent = writev(fd, iov, 2);
+    if (sent != (ssize_t)(iov[0].iov_len + 1)) {
+        fprintf(stderr, "mmctl: writing to %s: %s\n", path,
+                sent < 0 ? strerror(errno) : "short write");
+        free(text);
+        close(fd);
+        return NULL;
     }
     free(text);
     size_t cap = 65536, used = 0;
     char *buf = malloc(cap);
     for (;;) {
+        if (buf == NULL) {
+            fprintf(stderr, "mmctl: out of memory\n");
+            close(fd);
+            return NULL;
+        }
         if (used == cap) {
+            char *bigger = realloc(buf, cap * 2);
+            if (bigger == NULL) {
+                free(buf);
+                buf = NULL;
+                continue;
+            }
+            buf = bigger;
             cap *= 2;
-            buf = realloc(buf, cap);
         }
         ssize_t n = read(fd, buf + used, cap - used);
         if (n < 0) {
