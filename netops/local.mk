@@ -1,1 +1,28 @@
-# netops/: see the directory's files; fragments add to the variables declared in Makefile.am.
+# netops/: the VIP on the network: address add/remove (netlink), gratuitous ARP, link and
+# address watch. See docs/netops.md.
+noinst_LIBRARIES += netops/libnetops.a
+netops_libnetops_a_SOURCES = \
+	netops/vip.c netops/vip.h \
+	netops/arp.c netops/arp.h \
+	netops/watch.c netops/watch.h
+netops_libnetops_a_CFLAGS = $(AM_CFLAGS) $(NL_CFLAGS) $(UV_CFLAGS)
+
+# Operator and test tool: mmc-vip add|del|has|announce|watch IFACE ADDR/LEN.
+noinst_PROGRAMS += netops/mmc-vip
+netops_mmc_vip_SOURCES = netops/mmc-vip.c
+netops_mmc_vip_CFLAGS = $(AM_CFLAGS) $(NL_CFLAGS) $(UV_CFLAGS)
+netops_mmc_vip_LDADD = netops/libnetops.a $(NL_LIBS) $(UV_LIBS)
+
+check_PROGRAMS += tests/unit/test_netops
+TESTS += tests/unit/test_netops
+tests_unit_test_netops_SOURCES = tests/unit/test_netops.c
+tests_unit_test_netops_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(NL_CFLAGS) $(UV_CFLAGS)
+tests_unit_test_netops_LDADD = netops/libnetops.a $(NL_LIBS) $(UV_LIBS) $(CHECK_LIBS)
+
+# Lab test in network namespaces (root; skips otherwise). Uses netops/mmc-vip and
+# tests/lib/netns.sh (distributed with tests/lib).
+TESTS += tests/lab/test_netops.sh
+EXTRA_DIST += tests/lab/test_netops.sh
+
+# Benchmark (not a test): median/max of add->first GARP and move->first connect over 20 moves.
+dist_noinst_SCRIPTS += netops/bench-vip.sh
