@@ -1,91 +1,77 @@
 #!/usr/bin/env bash
-# The main demo: install what is needed, build, and run three mmcoordd daemons on loopback
-# (examples/loopback: nodes m1, m2, s on 127.0.0.1:7401-7403, state under /tmp/mmcoord).
-# It shows the cluster, kills the raft leader with SIGKILL, shows the new leader, restarts the
-# killed node and shows it caught up. With --keep the daemons keep running afterwards
-# (stop them with: scripts/demo.sh --stop).
-#   sudo scripts/demo.sh [--keep | --stop]
+# The main demo: install what is needed, build, and bring up the three-host lab (jepsen/lab:
+# network namespaces m1, m2, s and a client, MariaDB m1 <-> m2 plus a replica, one mmcoordd per
+# host). It writes through the VIP from the client, shows the replicated rows on every server,
+# runs the preflight checks and `mmctl status`, then kills the raft leader's daemon with
+# SIGKILL and shows the new leader. Automatic failover of the writer (the VIP moving) arrives
+# with the failover issue; this demo will then kill the writer's mysqld instead.
+#   sudo scripts/demo.sh [--keep]     --keep leaves the lab up (stop it: jepsen/lab down)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-state=/tmp/mmcoord
-mmcoordd=$top/build/coord/mmcoordd
-mmctl=$top/build/coord/mmctl
-
-stop_all() {
-    local id pid
-    for id in m1 m2 s; do
-        [ -f "$state/$id.pid" ] || continue
-        pid=$(cat "$state/$id.pid")
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-        rm -f "$state/$id.pid"
-    done
-}
-
+keep=no
 case "${1:-}" in
---stop)
-    stop_all
-    echo "demo: stopped"
-    exit 0
-    ;;
---keep | "") ;;
+--keep) keep=yes ;;
+"") ;;
 *)
-    echo "usage: scripts/demo.sh [--keep | --stop]" >&2
+    echo "usage: scripts/demo.sh [--keep]" >&2
     exit 2
     ;;
 esac
+dir=${MMC_DEMO_DIR:-/tmp/mmcoord-lab}
 
 bash scripts/install-deps.sh
 bash scripts/build.sh
-stop_all
-rm -rf "$state"
-mkdir -p "$state"
-install -m 600 examples/loopback/secret "$state/secret"
+jepsen/lab down --dir "$dir" > /dev/null 2>&1 || true
+[ "$keep" = yes ] || trap 'jepsen/lab down --dir "$dir" > /dev/null' EXIT
 
-start() {
-    "$mmcoordd" --config "examples/loopback/$1.conf" >> "$state/$1.log" 2>&1 &
-    echo $! > "$state/$1.pid"
-    disown
-}
-leader_seen_by() { { "$mmctl" --socket "$state/$1/mmcoordd.sock" leader 2>/dev/null || true; } | cut -d' ' -f1; }
-wait_leader() {
-    local except=${2:-} l
-    for _ in $(seq 300); do
-        l=$(leader_seen_by "$1")
-        if [ -n "$l" ] && [ "$l" != "$except" ]; then
-            echo "$l"
-            return 0
-        fi
-        sleep 0.05
-    done
-    return 1
-}
-[ "${1:-}" = --keep ] || trap stop_all EXIT
+echo "== jepsen/lab up"
+jepsen/lab up --dir "$dir"
+lab=$dir/lab.json
+q() { jq -r "$1" "$lab"; }
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+vip=$(q .vip)
+client_ns=$(q .client.namespace)
+client_cnf=$(q .client.credentials_file)
+db=$(q .client.database)
+sql_client() { in_ns "$client_ns" mariadb --defaults-extra-file="$client_cnf" -h "$vip" -N -B "$db" -e "$1"; }
+sql_root() { mariadb --no-defaults -uroot -S "$(q ".hosts.$1.mysql_socket")" -N -B -e "$2"; }
+ctl() { "$(q .mmctl)" --socket "$(q ".hosts.$1.control_socket")" "${@:2}"; }
 
-echo "== starting m1, m2 and s on 127.0.0.1:7401-7403 (logs in $state/*.log)"
-for id in m1 m2 s; do start "$id"; done
-leader=$(wait_leader s) || { echo "demo: no leader elected; see $state/*.log" >&2; exit 1; }
-sleep 2
-"$mmctl" --socket "$state/s/mmcoordd.sock" status
 echo
-echo "== kill -9 of the raft leader $leader"
+echo "== a client writes through the VIP $vip"
+sql_client "CREATE TABLE IF NOT EXISTS demo (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(64));
+            INSERT INTO demo (note) VALUES ('hello'), ('through the VIP');"
+sleep 1
+for h in m1 m2 s; do
+    echo "$h: $(sql_root "$h" "SELECT COUNT(*) FROM $db.demo") rows, gtid $(sql_root "$h" "SELECT @@gtid_current_pos")"
+done
+
+echo
+echo "== mmctl check on m1 (preflight, straight to the three MySQL servers)"
+in_ns "$(q .hosts.m1.namespace)" "$(q .mmctl)" --config "$(q .hosts.m1.daemon_config)" check || true
+
+echo
+echo "== mmctl status"
+ctl s status
+leader=$(ctl s leader | cut -d' ' -f1)
+
+echo
+echo "== kill -9 of the raft leader's daemon ($leader)"
 t0=$(date +%s%N)
-kill -KILL "$(cat "$state/$leader.pid")"
-rm -f "$state/$leader.pid"
+kill -KILL "$(q ".hosts.$leader.daemon_pid")"
 other=$(echo m1 m2 s | tr ' ' '\n' | grep -vx "$leader" | head -n1)
-new=$(wait_leader "$other" "$leader") || { echo "demo: no new leader" >&2; exit 1; }
+new=""
+for _ in $(seq 300); do
+    new=$({ ctl "$other" leader 2>/dev/null || true; } | cut -d' ' -f1)
+    [ -n "$new" ] && [ "$new" != "$leader" ] && break
+    sleep 0.02
+done
 t1=$(date +%s%N)
-echo "new leader: $new, seen by $other $(((t1 - t0) / 1000000)) ms after the kill"
-echo
-echo "== restarting $leader: it rejoins and catches up from its log"
-start "$leader"
-wait_leader "$leader" > /dev/null
-sleep 2
-"$mmctl" --socket "$state/$leader/mmcoordd.sock" status
-if [ "${1:-}" = --keep ]; then
+echo "new raft leader: $new, seen by $other $(((t1 - t0) / 1000000)) ms after the kill"
+ctl "$other" status
+if [ "$keep" = yes ]; then
     echo
-    echo "The daemons keep running. Try: $mmctl --socket $state/m1/mmcoordd.sock status"
-    echo "Stop them with: scripts/demo.sh --stop"
+    echo "The lab keeps running ($leader's daemon stays down). See: jepsen/lab status --dir $dir"
+    echo "Stop it with: jepsen/lab down --dir $dir"
 fi
