@@ -5,7 +5,8 @@ coord_libcoord_a_SOURCES += \
 	coord/record.c coord/record.h \
 	coord/control.c coord/control.h \
 	coord/lease.c coord/lease.h \
-	coord/decide.c coord/decide.h
+	coord/decide.c coord/decide.h \
+	coord/coordinator.c coord/coordinator.h
 coord_libcoord_a_CFLAGS += $(JANSSON_CFLAGS) $(UV_CFLAGS)
 
 raft_libraftglue_a_SOURCES += \
@@ -29,8 +30,11 @@ check_PROGRAMS += tests/unit/test_codec tests/unit/test_record tests/fixture/tes
 TESTS += tests/unit/test_codec tests/unit/test_record tests/fixture/test_fixture \
 	tests/unit/test_lease
 
-check_PROGRAMS += tests/unit/test_decide
-TESTS += tests/unit/test_decide
+check_PROGRAMS += tests/unit/test_decide tests/unit/test_coordinator
+TESTS += tests/unit/test_decide tests/unit/test_coordinator
+tests_unit_test_coordinator_SOURCES = tests/unit/test_coordinator.c
+tests_unit_test_coordinator_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_coordinator_LDADD = coord/libcoord.a mysql/libmmmysql.a $(CHECK_LIBS) -lm
 tests_unit_test_decide_SOURCES = tests/unit/test_decide.c
 tests_unit_test_decide_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_decide_LDADD = coord/libcoord.a mysql/libmmmysql.a $(CHECK_LIBS)

@@ -1,0 +1,142 @@
+/*
+ * The coordinator: everything one mmcoordd decides, as a state machine without I/O. The daemon
+ * (and the deterministic simulation in tests/fixture/) feeds it what happens, each event with
+ * the local CLOCK_BOOTTIME and wall times, and asks it two things:
+ *
+ * - proposals: commands to submit to the log (RENEW, RELEASE, HEALTH, SET_WRITER, OPENED);
+ * - the host target: what this host should look like right now, level-triggered: writable or
+ *   fenced (read_only, client connections, VIP), until when, and where its MySQL server should
+ *   replicate from. The daemon's reconciler makes the host match it, idempotently, on every
+ *   applied entry and on a timer; a restarted daemon rebuilds the same target from the record.
+ *
+ * Roles, all in one object because one daemon may hold several at once:
+ * - every node reports its own MySQL health (at once on a change, and every report interval);
+ * - the writer of the current epoch renews its lease every L/4, is writable only while its
+ *   lease allows (coord/lease.h), releases the epoch when its own mysqld is down, and reports
+ *   OPENED the first time it opens;
+ * - the raft leader tracks the writer's lease from the RENEWs it appends
+ *   (coordinator_before_append) and, once its term's barrier is applied, asks coord/decide.h
+ *   whether to promote, proposing at most one SET_WRITER per epoch;
+ * - every other master stays fenced, and every non-writer replicates from the writer.
+ *
+ * Not yet here (issue 7 continues): catching a lagging new writer up from the server that holds
+ * what it lacks before it opens (the decision names the source; the target does not use it
+ * yet), maintenance and switchover.
+ */
+#ifndef MMC_COORDINATOR_H
+#define MMC_COORDINATOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "coord/codec.h"
+#include "coord/decide.h"
+#include "coord/lease.h"
+#include "coord/record.h"
+
+#define COORDINATOR_MAX_NODES     RECORD_MAX_NODES
+#define COORDINATOR_PROPOSALS_MAX 8
+
+struct coordinator_node {
+    char id[CODEC_ID_SIZE];
+    bool candidate;
+};
+
+struct coordinator_options {
+    char local_id[CODEC_ID_SIZE];
+    struct coordinator_node nodes[COORDINATOR_MAX_NODES];
+    unsigned n_nodes;
+    struct lease_params lease;
+    uint64_t report_interval_ms; /* HEALTH at least this often */
+    uint64_t health_stale_ms;    /* a node whose HEALTH is older than this is not eligible */
+    bool allow_loss;             /* decide.h: promote even when transactions would be lost */
+};
+
+/* The local clocks of one event. */
+struct coordinator_time {
+    uint64_t boot_ms; /* CLOCK_BOOTTIME: every duration */
+    uint64_t wall_ms; /* CLOCK_REALTIME: only for history and display */
+};
+
+struct host_target {
+    bool writable;                      /* read_only off, client writes allowed, VIP present */
+    uint64_t lease_until_ms;            /* when writable: the lease end (local boot ms) */
+    uint64_t fence_at_ms;               /* when writable: fenced by then (lease_until - F) */
+    char replicate_from[CODEC_ID_SIZE]; /* the node to replicate from, "" for none */
+    char reason[CODEC_REASON_SIZE];     /* why this target, for the log and status */
+};
+
+struct coordinator {
+    struct coordinator_options opts;
+
+    /* What this node has seen applied: the node's health arrival time on this host. */
+    uint64_t health_seen_ms[COORDINATOR_MAX_NODES];
+    bool health_seen[COORDINATOR_MAX_NODES];
+
+    /* Leader. */
+    bool leader;
+    bool barrier_done;
+    struct lease_leader lease_leader;
+    uint64_t promoting_epoch; /* SET_WRITER(epoch) proposed and not applied yet, or 0 */
+    uint64_t promoting_since_ms;
+    uint64_t fault_seen_wall_ms; /* when the leader first saw the current writer need replacing */
+    struct decision last_decision;
+
+    /* Writer. */
+    uint64_t writer_epoch; /* the epoch lease_writer tracks, 0 when not the writer */
+    struct lease_writer lease_writer;
+    uint64_t last_renew_ms;
+    bool released;
+    bool opened_reported;
+
+    /* Local MySQL health. */
+    bool health_known;
+    struct command_health health;
+    uint64_t health_seq;
+    uint64_t last_health_sent_ms;
+    unsigned silent_probes; /* consecutive probes that were not UP */
+
+    /* Proposals waiting to be taken. */
+    struct command proposals[COORDINATOR_PROPOSALS_MAX];
+    unsigned n_proposals;
+};
+
+/* A coordinator for @opts (copied). */
+void coordinator_init(struct coordinator *c, const struct coordinator_options *opts);
+
+/* This node became leader (true) or stopped being it (false). A new leader may not promote
+ * until coordinator_barrier_applied(). */
+void coordinator_set_leader(struct coordinator *c, bool leader, const struct record *record,
+                            struct coordinator_time now);
+
+/* The barrier of this leader's term was applied. */
+void coordinator_barrier_applied(struct coordinator *c, struct coordinator_time now);
+
+/* The leader is about to append @cmd (its own or a follower's). Returns false when it must not:
+ * a RENEW of an epoch that is over. Records the append time of RENEWs (t_last) and closes the
+ * epoch before a SET_WRITER. Call it only on the leader. */
+bool coordinator_before_append(struct coordinator *c, const struct command *cmd,
+                               struct coordinator_time now);
+
+/* An entry was applied (@status as record_apply returned it); @record is already updated. */
+void coordinator_applied(struct coordinator *c, const struct record *record,
+                         const struct command *cmd, int status, struct coordinator_time now);
+
+/* The local MySQL server was probed: @health as it would be reported (node_id and seq are
+ * filled in here). */
+void coordinator_local_health(struct coordinator *c, const struct command_health *health,
+                              struct coordinator_time now);
+
+/* Periodic work: renewals, health reports, the leader's decision. Call it often (every
+ * heartbeat, say); it is cheap. */
+void coordinator_tick(struct coordinator *c, const struct record *record,
+                      struct coordinator_time now);
+
+/* Take the next proposal. Returns true and fills @out, or false when there is none. */
+bool coordinator_take_proposal(struct coordinator *c, struct command *out);
+
+/* What this host should look like at @now (pure: does not change @c). */
+void coordinator_target(const struct coordinator *c, const struct record *record, uint64_t now_ms,
+                        struct host_target *out);
+
+#endif /* MMC_COORDINATOR_H */
