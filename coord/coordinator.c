@@ -91,6 +91,9 @@ bool coordinator_before_append(struct coordinator *c, const struct command *cmd,
 {
     switch (cmd->type) {
     case COMMAND_RENEW:
+        if (c->opts.rule == COORDINATOR_RULE_BROKEN_T_LAST_AT_APPLY) {
+            return cmd->renew.epoch == c->lease_leader.epoch && !c->lease_leader.closed;
+        }
         return lease_leader_append_renew(&c->lease_leader, cmd->renew.epoch, now.boot_ms);
     case COMMAND_SET_WRITER:
         /* From here on no RENEW of the old epoch enters the log after this entry. */
@@ -118,6 +121,9 @@ void coordinator_applied(struct coordinator *c, const struct record *record,
         break;
     }
     case COMMAND_RENEW:
+        if (status == 0 && c->leader && c->opts.rule == COORDINATOR_RULE_BROKEN_T_LAST_AT_APPLY) {
+            lease_leader_append_renew(&c->lease_leader, cmd->renew.epoch, now.boot_ms);
+        }
         if (status == 0 && strcmp(cmd->renew.node_id, c->opts.local_id) == 0) {
             sync_writer(c, record);
             lease_writer_applied(&c->lease_writer, &c->opts.lease, cmd->renew.epoch,
@@ -283,6 +289,12 @@ static void leader_tick(struct coordinator *c, const struct record *record,
             lease_leader_remaining_ms(&c->lease_leader, &c->opts.lease, now.boot_ms),
         .allow_loss = c->opts.allow_loss,
     };
+    if (c->opts.rule == COORDINATOR_RULE_BROKEN_NO_WAIT) {
+        /* Broken on purpose: take the writer as gone once two renewals are missing, without
+         * waiting out its lease. */
+        in.lease_over = c->lease_leader.released ||
+                        now.boot_ms >= c->lease_leader.t_last_ms + c->opts.lease.lease_ms / 2;
+    }
     if (decide(&in, &c->last_decision) != 0) {
         return;
     }

@@ -42,6 +42,14 @@ struct coordinator_node {
     bool candidate;
 };
 
+/* Test-only: the lease rule the leader follows. Anything but COORDINATOR_RULE_CORRECT breaks
+ * the argument on purpose, so that the simulation in tests/fixture/ can show it catches it. */
+enum coordinator_rule {
+    COORDINATOR_RULE_CORRECT = 0,
+    COORDINATOR_RULE_BROKEN_NO_WAIT,         /* promote without waiting out the lease */
+    COORDINATOR_RULE_BROKEN_T_LAST_AT_APPLY, /* take t_last when a RENEW applies, not appends */
+};
+
 struct coordinator_options {
     char local_id[CODEC_ID_SIZE];
     struct coordinator_node nodes[COORDINATOR_MAX_NODES];
@@ -50,6 +58,7 @@ struct coordinator_options {
     uint64_t report_interval_ms; /* HEALTH at least this often */
     uint64_t health_stale_ms;    /* a node whose HEALTH is older than this is not eligible */
     bool allow_loss;             /* decide.h: promote even when transactions would be lost */
+    enum coordinator_rule rule;  /* tests only; zero is the correct rule */
 };
 
 /* The local clocks of one event. */

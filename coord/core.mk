@@ -51,6 +51,12 @@ tests_unit_test_record_SOURCES = tests/unit/test_record.c
 tests_unit_test_record_CFLAGS = $(TEST_CFLAGS) $(RAFT_CFLAGS)
 tests_unit_test_record_LDADD = $(CORE_LIBS) $(CHECK_LIBS)
 
+check_PROGRAMS += tests/fixture/test_failover_sim
+TESTS += tests/fixture/test_failover_sim
+tests_fixture_test_failover_sim_SOURCES = tests/fixture/test_failover_sim.c
+tests_fixture_test_failover_sim_CFLAGS = $(TEST_CFLAGS) $(RAFT_CFLAGS)
+tests_fixture_test_failover_sim_LDADD = $(CORE_LIBS) mysql/libmmmysql.a $(CHECK_LIBS)
+
 tests_fixture_test_fixture_SOURCES = tests/fixture/test_fixture.c
 tests_fixture_test_fixture_CFLAGS = $(TEST_CFLAGS) $(RAFT_CFLAGS)
 tests_fixture_test_fixture_LDADD = $(CORE_LIBS) $(CHECK_LIBS)

@@ -127,32 +127,36 @@ static int choose(const struct decide_input *in, const char *why_needed, struct 
     int best = -1;
     char refused[CODEC_REASON_SIZE] = "";
     size_t rused = 0;
-    for (unsigned i = 0; i < n; i++) {
-        const char *why = ineligible(&in->nodes[i], old);
-        if (why == NULL && has[i] == NULL) {
-            why = "unreadable GTID set";
-        }
-        if (why != NULL) {
-            if (in->nodes[i].candidate) {
-                rused += (size_t)snprintf(refused + rused,
-                                          rused < sizeof refused ? sizeof refused - rused : 0,
-                                          "%s%s: %s", rused > 0 ? ", " : "", in->nodes[i].id, why);
+    /* The old writer comes last: only when no other candidate can take over (it released or
+     * lost its lease, and is healthy again with nobody else to hand over to). */
+    for (int pass = 0; pass < 2 && best < 0; pass++) {
+        for (unsigned i = 0; i < n; i++) {
+            const char *why = ineligible(&in->nodes[i], pass == 0 ? old : "");
+            if (why == NULL && has[i] == NULL) {
+                why = "unreadable GTID set";
             }
-            continue;
-        }
-        struct gtid_set *missing = NULL;
-        if (gtid_set_difference(reference, has[i], &missing) != 0) {
-            rv = -ENOMEM;
-            goto done;
-        }
-        /* Fewer missing is better; the first in configuration order wins ties. */
-        if (best < 0 ||
-            (gtid_set_contains(best_missing, missing) && !gtid_set_equal(best_missing, missing))) {
-            gtid_set_free(best_missing);
-            best_missing = missing;
-            best = (int)i;
-        } else {
-            gtid_set_free(missing);
+            if (why != NULL) {
+                if (pass == 0 && in->nodes[i].candidate) {
+                    rused += (size_t)snprintf(
+                        refused + rused, rused < sizeof refused ? sizeof refused - rused : 0,
+                        "%s%s: %s", rused > 0 ? ", " : "", in->nodes[i].id, why);
+                }
+                continue;
+            }
+            struct gtid_set *missing = NULL;
+            if (gtid_set_difference(reference, has[i], &missing) != 0) {
+                rv = -ENOMEM;
+                goto done;
+            }
+            /* Fewer missing is better; the first in configuration order wins ties. */
+            if (best < 0 || (gtid_set_contains(best_missing, missing) &&
+                             !gtid_set_equal(best_missing, missing))) {
+                gtid_set_free(best_missing);
+                best_missing = missing;
+                best = (int)i;
+            } else {
+                gtid_set_free(missing);
+            }
         }
     }
 

@@ -10,7 +10,9 @@
  *    one only after it released or its lease ran out. The reason says which of the two the
  *    leader waits for.
  * 2. Otherwise (no writer yet, the writer released, or its lease ran out) choose among the
- *    candidates other than the old writer whose health report is fresh and says MySQL is up.
+ *    candidates other than the old writer whose health report is fresh and says MySQL is up;
+ *    the old writer itself only when no other candidate can take over (it is healthy again
+ *    and there is nobody else: a new epoch for it is no failback).
  *    "Has everything": every transaction any fresh, reachable server has executed or received
  *    (the old writer's own report is stale by now, so its unshipped transactions are exactly
  *    what nobody can recover) must be in the candidate's executed or received set; received

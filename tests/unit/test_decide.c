@@ -156,6 +156,7 @@ START_TEST(no_candidate_means_wait_and_say_why)
 {
     writer(1, "m1", false);
     input.lease_over = true;
+    nodes[0].fresh = false; /* the old writer is cut off */
     health[1].mysql = MYSQL_VIEW_TIMEOUT;
     struct decision d = run();
     ck_assert_int_eq(d.kind, DECISION_WAIT);
@@ -163,8 +164,16 @@ START_TEST(no_candidate_means_wait_and_say_why)
     ck_assert_ptr_nonnull(strstr(d.reason, "m2: timeout"));
     health[1].mysql = MYSQL_VIEW_UP;
     nodes[1].health = NULL;
+    health[0].mysql = MYSQL_VIEW_DOWN;
     d = run();
+    ck_assert_int_eq(d.kind, DECISION_WAIT);
     ck_assert_ptr_nonnull(strstr(d.reason, "m2: no health report"));
+    /* The old writer back and healthy, nobody else: it gets a new epoch. */
+    health[0].mysql = MYSQL_VIEW_UP;
+    nodes[0].fresh = true;
+    d = run();
+    ck_assert_int_eq(d.kind, DECISION_PROMOTE);
+    ck_assert_str_eq(d.node, "m1");
 }
 END_TEST
 
