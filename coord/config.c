@@ -76,9 +76,9 @@ static const struct key key_table[] = {
      "the cluster's name, shown in logs and by mmctl"},
     {SECTION_CLUSTER, "secret_file", TYPE_PATH, 0, 0, NULL, true, NULL, CLUSTER(secret_file), 0,
      "the file holding the secret shared by all nodes"},
-    {SECTION_CLUSTER, "heartbeat_ms", TYPE_UINT, 10, 10000, "milliseconds", false, "100",
+    {SECTION_CLUSTER, "heartbeat_ms", TYPE_UINT, 10, 10000, "milliseconds", false, "50",
      CLUSTER(heartbeat_ms), 0, "raft heartbeat interval"},
-    {SECTION_CLUSTER, "election_timeout_ms", TYPE_UINT, 50, 60000, "milliseconds", false, "1000",
+    {SECTION_CLUSTER, "election_timeout_ms", TYPE_UINT, 50, 60000, "milliseconds", false, "300",
      CLUSTER(election_timeout_ms), 0, "raft election timeout"},
     {SECTION_CLUSTER, "lease_ms", TYPE_UINT, 100, 600000, "milliseconds", false, "1000",
      CLUSTER(lease_ms), 0, "length of the writer's lease"},
@@ -98,6 +98,20 @@ static const struct key key_table[] = {
      "the virtual IP the writer holds"},
     {SECTION_CLUSTER, "vip_interface", TYPE_IFNAME, 0, 0, NULL, false, NULL, CLUSTER(vip_interface),
      0, "the interface the virtual IP is added to"},
+    {SECTION_CLUSTER, "probe_interval_ms", TYPE_UINT, 10, 60000, "milliseconds", false, "100",
+     CLUSTER(probe_interval_ms), 0, "how often each node probes its own MySQL server"},
+    {SECTION_CLUSTER, "probe_timeout_ms", TYPE_UINT, 20, 60000, "milliseconds", false, "300",
+     CLUSTER(probe_timeout_ms), 0,
+     "how long a probe may take before MySQL counts as not answering"},
+    {SECTION_CLUSTER, "promote_with_loss", TYPE_BOOL, 0, 0, NULL, false, "no",
+     CLUSTER(promote_with_loss), 0,
+     "promote a candidate even when no reachable server holds every acknowledged transaction"},
+    {SECTION_CLUSTER, "garp_count", TYPE_UINT, 1, 100, "announcements", false, "5",
+     CLUSTER(garp_count), 0, "gratuitous ARP announcements sent after the VIP is added"},
+    {SECTION_CLUSTER, "garp_interval_ms", TYPE_UINT, 0, 10000, "milliseconds", false, "200",
+     CLUSTER(garp_interval_ms), 0, "time between those announcements"},
+    {SECTION_CLUSTER, "garp_refresh_ms", TYPE_UINT, 0, 3600000, "milliseconds (0: off)", false, "0",
+     CLUSTER(garp_refresh_ms), 0, "re-announce the VIP this often while it is held"},
     {SECTION_CLUSTER, "log_level", TYPE_LOG_LEVEL, 0, 0, NULL, false, "info", CLUSTER(log_level), 0,
      "lowest level of messages logged"},
 
@@ -118,6 +132,12 @@ static const struct key key_table[] = {
      "the group allowed to use the control socket"},
     {SECTION_LOCAL, "mysql_credentials_file", TYPE_PATH, 0, 0, NULL, false, NULL,
      LOCAL(mysql_credentials_file), 0, "a my.cnf-style file with [client] user and password"},
+    {SECTION_LOCAL, "replication_credentials_file", TYPE_PATH, 0, 0, NULL, false, NULL,
+     LOCAL(replication_credentials_file), 0,
+     "the replication user ([client] user and password) for pointing replication at the writer"},
+    {SECTION_LOCAL, "fencer_socket", TYPE_PATH, 0, 0, "the limit of a unix socket address", false,
+     "/run/mmcoord/fencer.sock", LOCAL(fencer_socket), 0,
+     "the unix socket of this host's fencer process"},
 };
 
 #define N_KEYS (sizeof key_table / sizeof key_table[0])
@@ -981,6 +1001,21 @@ static int check_timing(struct parser *p)
                     "[cluster] lease_ms = %u: fence_budget_ms (%u, the default) must be less "
                     "than half of it; expected more than %u",
                     c->lease_ms, c->fence_budget_ms, 2 * c->fence_budget_ms);
+    }
+    /* Renewals go through the log, which takes nothing while a leader is elected: a writer
+     * serving less than an election timeout plus a heartbeat per renewal would fence at every
+     * leader change (coord/lease.c:lease_params_check). */
+    unsigned long long serve = c->lease_ms - c->fence_budget_ms;
+    unsigned long long needed = (unsigned long long)c->election_timeout_ms + c->heartbeat_ms;
+    if (serve <= needed) {
+        bool lease_set = seen->line[find_key(SECTION_CLUSTER, "lease_ms") - key_table];
+        return fail(p, lease_set || !election_set ? lease_line : election_line,
+                    "[cluster] lease_ms = %u with election_timeout_ms = %u: a writer serves "
+                    "lease_ms - fence_budget_ms = %llu ms per renewal, which must be more than "
+                    "an election timeout plus a heartbeat (%llu ms); expected lease_ms of at "
+                    "least %llu, or a shorter election_timeout_ms",
+                    c->lease_ms, c->election_timeout_ms, serve, needed,
+                    needed + c->fence_budget_ms + 1);
     }
     return 0;
 }

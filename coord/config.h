@@ -46,8 +46,8 @@ struct config {
     /* [cluster] */
     char cluster_name[CONFIG_NAME_SIZE];
     char secret_file[CONFIG_PATH_SIZE];
-    unsigned heartbeat_ms;        /* raft heartbeat; default 100 */
-    unsigned election_timeout_ms; /* raft election timeout; default 1000 */
+    unsigned heartbeat_ms;        /* raft heartbeat; default 50 */
+    unsigned election_timeout_ms; /* raft election timeout; default 300 */
     unsigned lease_ms;            /* writer lease L; default 1000 */
     double lease_drift;           /* clock-rate drift bound rho; default 0.05, in [0, 0.5) */
     unsigned lease_margin_ms;     /* delta; default 100 */
@@ -55,6 +55,12 @@ struct config {
     unsigned report_interval_ms;  /* how often each node reports its liveness; default 1000 */
     unsigned snapshot_threshold;  /* raft_set_snapshot_threshold; default 1024 */
     unsigned snapshot_trailing;   /* raft_set_snapshot_trailing; default 128 */
+    unsigned probe_interval_ms;   /* how often the local MySQL is probed; default 100 */
+    unsigned probe_timeout_ms;    /* a probe's deadline; default 300 */
+    bool promote_with_loss;       /* availability over loss (decide.h); default no */
+    unsigned garp_count;          /* gratuitous ARPs after adding the VIP; default 5 */
+    unsigned garp_interval_ms;    /* between them; default 200 */
+    unsigned garp_refresh_ms;     /* re-announce while held; default 0 (off) */
     char vip[64];                 /* "a.b.c.d/len", empty when not set (later issues use it) */
     char vip_interface[CONFIG_IFNAME_SIZE];
     enum log_level log_level; /* default info */
@@ -69,7 +75,9 @@ struct config {
     char data_dir[CONFIG_PATH_SIZE];
     char control_socket[CONFIG_SOCKET_SIZE]; /* default /run/mmcoord/mmcoordd.sock */
     char control_group[CONFIG_NAME_SIZE];    /* group owning the socket; empty: root's group */
-    char mysql_credentials_file[CONFIG_PATH_SIZE]; /* my.cnf-style [client] user/password */
+    char mysql_credentials_file[CONFIG_PATH_SIZE];       /* my.cnf-style [client] user/password */
+    char replication_credentials_file[CONFIG_PATH_SIZE]; /* the replication user, same format */
+    char fencer_socket[CONFIG_SOCKET_SIZE];              /* default /run/mmcoord/fencer.sock */
 };
 
 /* Load and validate @path into @out. On success returns 0 and every field is set (defaults

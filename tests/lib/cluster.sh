@@ -54,6 +54,7 @@ name = test
 secret_file = $CLUSTER_DIR/secret
 heartbeat_ms = ${CLUSTER_HEARTBEAT_MS:-100}
 election_timeout_ms = ${CLUSTER_ELECTION_MS:-1000}
+lease_ms = ${CLUSTER_LEASE_MS:-2000}
 $nodes
 [local]
 id = $id

@@ -137,8 +137,16 @@ END_TEST
 START_TEST(defaults)
 {
     ck_assert_msg(parse(CLUSTER_MIN NODES LOCAL_MIN) == 0, "%s", err);
-    ck_assert_uint_eq(config.heartbeat_ms, 100);
-    ck_assert_uint_eq(config.election_timeout_ms, 1000);
+    ck_assert_uint_eq(config.heartbeat_ms, 50);
+    ck_assert_uint_eq(config.election_timeout_ms, 300);
+    ck_assert_uint_eq(config.probe_interval_ms, 100);
+    ck_assert_uint_eq(config.probe_timeout_ms, 300);
+    ck_assert(!config.promote_with_loss);
+    ck_assert_uint_eq(config.garp_count, 5);
+    ck_assert_uint_eq(config.garp_interval_ms, 200);
+    ck_assert_uint_eq(config.garp_refresh_ms, 0);
+    ck_assert_str_eq(config.fencer_socket, "/run/mmcoord/fencer.sock");
+    ck_assert_str_eq(config.replication_credentials_file, "");
     ck_assert_uint_eq(config.lease_ms, 1000);
     ck_assert_double_eq_tol(config.lease_drift, 0.05, 1e-12);
     ck_assert_uint_eq(config.lease_margin_ms, 100);
@@ -406,9 +414,15 @@ START_TEST(cross_checks)
     expect_error(CLUSTER_MIN "heartbeat_ms = 100\nelection_timeout_ms = 150\n" NODES LOCAL_MIN,
                  "t.conf:5: [cluster] election_timeout_ms = 150: less than twice heartbeat_ms",
                  NULL);
-    expect_error(CLUSTER_MIN "heartbeat_ms = 600\n" NODES LOCAL_MIN,
-                 "t.conf:4: [cluster] heartbeat_ms = 600: more than half of election_timeout_ms",
+    expect_error(CLUSTER_MIN "heartbeat_ms = 200\n" NODES LOCAL_MIN,
+                 "t.conf:4: [cluster] heartbeat_ms = 200: more than half of election_timeout_ms",
                  NULL);
+    /* The writer's serving window must outlast an election. */
+    expect_error(CLUSTER_MIN "election_timeout_ms = 1000\n" NODES LOCAL_MIN,
+                 "t.conf:4: [cluster] lease_ms = 1000 with election_timeout_ms = 1000", "1251",
+                 NULL);
+    expect_error(CLUSTER_MIN "lease_ms = 500\n" NODES LOCAL_MIN,
+                 "t.conf:4: [cluster] lease_ms = 500 with election_timeout_ms = 300", NULL);
     expect_error(CLUSTER_MIN "fence_budget_ms = 500\n" NODES LOCAL_MIN,
                  "t.conf:4: [cluster] fence_budget_ms = 500: not less than half of lease_ms", NULL);
     expect_error(CLUSTER_MIN "lease_ms = 400\n" NODES LOCAL_MIN,
@@ -423,7 +437,7 @@ START_TEST(cross_checks)
                  "t.conf:4: [node a]: no node is a candidate", NULL);
     /* Exactly at the limits is accepted. */
     ck_assert_msg(parse(CLUSTER_MIN "heartbeat_ms = 100\nelection_timeout_ms = 200\n"
-                                    "lease_ms = 401\nfence_budget_ms = 200\n" NODES LOCAL_MIN) == 0,
+                                    "lease_ms = 501\nfence_budget_ms = 200\n" NODES LOCAL_MIN) == 0,
                   "%s", err);
 }
 END_TEST
