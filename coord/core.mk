@@ -17,9 +17,11 @@ CORE_LIBS = raft/libraftglue.a coord/libcoord.a $(RAFT_LIBS) $(UV_LIBS) $(CRYPTO
 	$(JANSSON_LIBS) $(INIH_LIBS) -lm
 
 sbin_PROGRAMS += coord/mmcoordd coord/mmctl
-coord_mmcoordd_SOURCES = coord/daemon.c coord/daemon.h
-coord_mmcoordd_CFLAGS = $(AM_CFLAGS) $(RAFT_CFLAGS) $(UV_CFLAGS) $(JANSSON_CFLAGS)
-coord_mmcoordd_LDADD = $(CORE_LIBS)
+coord_mmcoordd_SOURCES = coord/daemon.c coord/daemon.h coord/host.c coord/host.h
+coord_mmcoordd_CFLAGS = $(AM_CFLAGS) $(RAFT_CFLAGS) $(UV_CFLAGS) $(JANSSON_CFLAGS) \
+	$(MARIADB_CFLAGS) $(NL_CFLAGS)
+coord_mmcoordd_LDADD = $(CORE_LIBS) netops/libnetops.a mysql/libmmmysql.a coord/libcoord.a \
+	$(MARIADB_LIBS) $(NL_LIBS) -lpthread
 coord_mmctl_SOURCES = coord/mmctl.c
 coord_mmctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(MARIADB_CFLAGS)
 coord_mmctl_LDADD = mysql/libmmmysql.a coord/libcoord.a $(MARIADB_LIBS) $(JANSSON_LIBS) \
@@ -62,9 +64,10 @@ tests_fixture_test_fixture_CFLAGS = $(TEST_CFLAGS) $(RAFT_CFLAGS)
 tests_fixture_test_fixture_LDADD = $(CORE_LIBS) $(CHECK_LIBS)
 
 # Real processes on loopback (no root needed).
-TESTS += tests/lab/test_cluster.sh tests/lab/test_valgrind.sh tests/lab/test_mmctl_check.sh
+TESTS += tests/lab/test_cluster.sh tests/lab/test_valgrind.sh tests/lab/test_mmctl_check.sh \
+	tests/lab/test_failover.sh
 EXTRA_DIST += tests/lab/test_cluster.sh tests/lab/test_valgrind.sh tests/valgrind.supp \
-	tests/lab/test_mmctl_check.sh
+	tests/lab/test_mmctl_check.sh tests/lab/test_failover.sh
 
 # Fuzz targets for the record's decoders and the control socket's request handling: replayed
 # over their seed corpora (plus deterministic mutations) in `make check`, libFuzzer-driven with

@@ -51,6 +51,60 @@ static json_t *report_json(const struct record_node *r)
                      mysql_view_name(r->mysql), "count", (json_int_t)r->n_reports);
 }
 
+static json_t *health_json(const struct record_node *r)
+{
+    if (r == NULL || !r->has_health) {
+        return json_null();
+    }
+    const struct command_health *h = &r->health;
+    json_t *replication = json_null();
+    if (h->replicating) {
+        replication = json_pack("{s:s, s:i, s:b, s:b, s:I}", "source_host", h->source_host,
+                                "source_port", (int)h->source_port, "io_running", h->io_running,
+                                "sql_running", h->sql_running, "lag_s", (json_int_t)h->lag_s);
+    }
+    return json_pack("{s:s, s:b, s:s, s:s, s:o, s:I}", "mysql", mysql_view_name(h->mysql),
+                     "read_only", h->read_only, "executed", h->executed, "received", h->received,
+                     "replication", replication, "seq", (json_int_t)h->seq);
+}
+
+static json_t *writer_json(struct daemon *daemon, uint64_t now_ms)
+{
+    const struct record_writer *w = &node_record(daemon->node)->writer;
+    struct host_target target;
+    coordinator_target(&daemon->coord, node_record(daemon->node), now_ms, &target);
+    json_t *lease = json_null();
+    if (target.writable) {
+        lease =
+            json_pack("{s:I, s:I}", "remaining_ms", (json_int_t)(target.lease_until_ms - now_ms),
+                      "fence_in_ms", (json_int_t)(target.fence_at_ms - now_ms));
+    }
+    return json_pack("{s:I, s:s?, s:b, s:s, s:I, s:o}", "epoch", (json_int_t)w->epoch, "node",
+                     w->node[0] != '\0' ? w->node : NULL, "released", w->released, "release_reason",
+                     w->release_reason, "renewals", (json_int_t)w->renewals, "local_lease", lease);
+}
+
+static json_t *decision_json(struct daemon *daemon)
+{
+    if (!daemon->coord.leader) {
+        return json_null();
+    }
+    const struct decision *d = &daemon->coord.last_decision;
+    return json_pack("{s:s, s:s, s:s, s:s}", "kind", decision_kind_name(d->kind), "node", d->node,
+                     "reason", d->reason, "missing", d->missing);
+}
+
+static json_t *target_json(struct daemon *daemon, uint64_t now_ms)
+{
+    struct host_target t;
+    coordinator_target(&daemon->coord, node_record(daemon->node), now_ms, &t);
+    struct host_view v;
+    host_view(daemon->host, &v);
+    return json_pack("{s:b, s:s, s:s, s:b, s:b, s:s}", "writable", t.writable, "reason", t.reason,
+                     "replicate_from", t.replicate_from, "vip_configured", v.vip_configured,
+                     "vip_held", v.vip_held, "last_action", v.last_action);
+}
+
 json_t *daemon_status_json(struct daemon *daemon, uint64_t now_ms)
 {
     struct raft *raft = node_raft(daemon->node);
@@ -83,19 +137,55 @@ json_t *daemon_status_json(struct daemon *daemon, uint64_t now_ms)
                                                          (json_int_t)progress.match_index,
                                                          "recent_contact", progress.recent_contact)
                                              : json_null();
+        const struct record_node *rn = record_find_node(record, n->id);
         json_array_append_new(
-            nodes, json_pack("{s:s, s:s, s:s, s:b, s:b, s:o, s:o, s:o}", "id", n->id, "address",
-                             n->raft_address, "raft_role", role, "voter", 1, "candidate",
+            nodes, json_pack("{s:s, s:s, s:s, s:b, s:b, s:o, s:o, s:o, s:o}", "id", n->id,
+                             "address", n->raft_address, "raft_role", role, "voter", 1, "candidate",
                              n->candidate, "last_contact_ms", contact, "replication", replication,
-                             "report", report_json(record_find_node(record, n->id))));
+                             "report", report_json(rn), "health", health_json(rn)));
     }
-    return json_pack(
+    json_t *status = json_pack(
         "{s:b, s:s, s:s, s:s, s:s, s:I, s:o, s:I, s:I, s:I, s:I, s:o}", "ok", 1, "cluster",
         config->cluster_name, "node", config->local_id, "version", PACKAGE_VERSION, "role",
         node_role_name(raft_state(raft)), "term", (json_int_t)raft->current_term, "leader",
         daemon_leader_json(daemon), "commit_index", (json_int_t)raft->commit_index, "applied_index",
         (json_int_t)raft_last_applied(raft), "last_index", (json_int_t)raft_last_index(raft),
         "record_commands", (json_int_t)record->n_applied, "nodes", nodes);
+    json_object_set_new(status, "writer", writer_json(daemon, now_ms));
+    json_object_set_new(status, "decision", decision_json(daemon));
+    json_object_set_new(status, "host", target_json(daemon, now_ms));
+    return status;
+}
+
+json_t *daemon_history_json(struct daemon *daemon)
+{
+    const struct record *record = node_record(daemon->node);
+    json_t *epochs = json_array();
+    for (unsigned i = 0; i < record->n_history; i++) {
+        const struct record_epoch *e = &record->history[i];
+        char detected[32] = "", decided[32] = "", opened[32] = "";
+        if (e->detected_wall_ms != 0) {
+            format_wall(e->detected_wall_ms, detected, sizeof detected);
+        }
+        format_wall(e->decided_wall_ms, decided, sizeof decided);
+        if (e->opened_wall_ms != 0) {
+            format_wall(e->opened_wall_ms, opened, sizeof opened);
+        }
+        json_t *pause = json_null();
+        if (e->opened_wall_ms != 0 && e->detected_wall_ms != 0 &&
+            e->opened_wall_ms >= e->detected_wall_ms) {
+            pause = json_integer((json_int_t)(e->opened_wall_ms - e->detected_wall_ms));
+        }
+        json_array_append_new(
+            epochs, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o}", "epoch",
+                              (json_int_t)e->epoch, "old_writer", e->old_writer, "new_writer",
+                              e->new_writer, "reason", e->reason, "detected_at", detected,
+                              "decided_at", decided, "opened_at", opened, "detected_wall_ms",
+                              (json_int_t)e->detected_wall_ms, "decided_wall_ms",
+                              (json_int_t)e->decided_wall_ms, "opened_wall_ms",
+                              (json_int_t)e->opened_wall_ms, "detected_to_opened_ms", pause));
+    }
+    return json_pack("{s:b, s:o}", "ok", 1, "epochs", epochs);
 }
 
 static json_t *handle_request(void *data, const char *cmd, json_t *request, uid_t peer_uid)
@@ -109,7 +199,10 @@ static json_t *handle_request(void *data, const char *cmd, json_t *request, uid_
     if (strcmp(cmd, "status") == 0) {
         return daemon_status_json(daemon, clock_boottime_ms());
     }
-    return control_error("unknown command \"%s\" (known: leader, status)", cmd);
+    if (strcmp(cmd, "history") == 0) {
+        return daemon_history_json(daemon);
+    }
+    return control_error("unknown command \"%s\" (known: leader, status, history)", cmd);
 }
 
 static void submit_report(struct daemon *daemon)
@@ -122,7 +215,9 @@ static void submit_report(struct daemon *daemon)
     cmd.report.start_wall_ms = daemon->start_wall_ms;
     cmd.report.sent_wall_ms = clock_wall_ms();
     cmd.report.seq = ++daemon->report_seq;
-    cmd.report.mysql = MYSQL_VIEW_UNKNOWN;
+    struct host_view view;
+    host_view(daemon->host, &view);
+    cmd.report.mysql = view.probed ? view.health.mysql : MYSQL_VIEW_UNKNOWN;
     char errmsg[256];
     int rv = node_submit(daemon->node, &cmd, errmsg, sizeof errmsg);
     if (rv != 0) {
@@ -135,10 +230,119 @@ static void on_report_timer(uv_timer_t *timer)
     submit_report(timer->data);
 }
 
+static struct coordinator_time now_times(void)
+{
+    return (struct coordinator_time){.boot_ms = clock_boottime_ms(), .wall_ms = clock_wall_ms()};
+}
+
+static void log_proposal(const struct command *cmd)
+{
+    switch (cmd->type) {
+    case COMMAND_SET_WRITER:
+        log_info("decision: epoch %llu goes to %s: %s", (unsigned long long)cmd->set_writer.epoch,
+                 cmd->set_writer.node_id[0] != '\0' ? cmd->set_writer.node_id : "nobody",
+                 cmd->set_writer.reason);
+        break;
+    case COMMAND_RELEASE:
+        log_warn("writer: releasing epoch %llu: %s", (unsigned long long)cmd->release.epoch,
+                 cmd->release.reason);
+        break;
+    case COMMAND_OPENED:
+        log_info("writer: opened epoch %llu", (unsigned long long)cmd->opened.epoch);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Submit what the coordinator proposes, then make the host match its target. */
+static void run_coordinator(struct daemon *daemon)
+{
+    if (daemon->stopping) {
+        return;
+    }
+    struct command cmd;
+    while (coordinator_take_proposal(&daemon->coord, &cmd)) {
+        log_proposal(&cmd);
+        char errmsg[256];
+        int rv = node_submit(daemon->node, &cmd, errmsg, sizeof errmsg);
+        if (rv != 0) {
+            log_debug("%s not submitted: %s", command_type_name(cmd.type), errmsg);
+        }
+    }
+    uint64_t now = clock_boottime_ms();
+    struct host_target target;
+    coordinator_target(&daemon->coord, node_record(daemon->node), now, &target);
+    host_reconcile(daemon->host, &target, node_record(daemon->node), now);
+}
+
+static void on_kick(uv_timer_t *timer)
+{
+    run_coordinator(timer->data);
+}
+
+/* Run the coordinator soon, outside whatever callback we are in (raft's apply, a probe). */
+static void kick(struct daemon *daemon)
+{
+    if (!daemon->stopping && !uv_is_active((uv_handle_t *)&daemon->kick_timer)) {
+        uv_timer_start(&daemon->kick_timer, on_kick, 0, 0);
+    }
+}
+
+static void on_barrier(struct raft_barrier *req, int status)
+{
+    struct daemon *daemon = req->data;
+    daemon->barrier_pending = false;
+    if (status == 0 && !daemon->stopping) {
+        coordinator_barrier_applied(&daemon->coord, now_times());
+        log_info("raft: barrier applied, this leader may now decide about the writer");
+        kick(daemon);
+    }
+}
+
+/* Keep the coordinator's idea of leadership in step with raft's. */
+static void sync_leadership(struct daemon *daemon)
+{
+    struct raft *raft = node_raft(daemon->node);
+    bool leader = raft_state(raft) == RAFT_LEADER;
+    if (leader == daemon->coord.leader) {
+        return;
+    }
+    coordinator_set_leader(&daemon->coord, leader, node_record(daemon->node), now_times());
+    if (leader && !daemon->barrier_pending) {
+        daemon->barrier.data = daemon;
+        if (raft_barrier(raft, &daemon->barrier, on_barrier) == 0) {
+            daemon->barrier_pending = true;
+        }
+    }
+}
+
+static bool before_append(void *data, const struct command *cmd)
+{
+    struct daemon *daemon = data;
+    return coordinator_before_append(&daemon->coord, cmd, now_times());
+}
+
+static void on_health(void *data, const struct command_health *health)
+{
+    struct daemon *daemon = data;
+    coordinator_local_health(&daemon->coord, health, now_times());
+    kick(daemon);
+}
+
+static void on_host_log(void *data, enum log_level level, const char *message)
+{
+    (void)data;
+    log_msg(level, "host: %s", message);
+}
+
 /* Log every change of this node's raft role or of the leader, with the term. */
 static void on_watch_timer(uv_timer_t *timer)
 {
     struct daemon *daemon = timer->data;
+    sync_leadership(daemon);
+    coordinator_tick(&daemon->coord, node_record(daemon->node), now_times());
+    run_coordinator(daemon);
     struct raft *raft = node_raft(daemon->node);
     int state = raft_state(raft);
     uint64_t leader;
@@ -170,9 +374,23 @@ static void on_watch_timer(uv_timer_t *timer)
 static void on_applied(void *data, const struct command *cmd, int status, const char *errmsg)
 {
     struct daemon *daemon = data;
+    coordinator_applied(&daemon->coord, node_record(daemon->node), cmd, status, now_times());
+    kick(daemon);
+    if (status == RECORD_IGNORED) {
+        log_debug("record: %s", errmsg);
+        return;
+    }
     if (status != 0) {
         log_warn("record: entry refused: %s", errmsg);
         return;
+    }
+    if (cmd != NULL && cmd->type == COMMAND_SET_WRITER) {
+        const struct record_epoch *e =
+            record_find_epoch(node_record(daemon->node), cmd->set_writer.epoch);
+        log_info(
+            "record: epoch %llu: writer %s (was %s): %s", (unsigned long long)cmd->set_writer.epoch,
+            cmd->set_writer.node_id[0] != '\0' ? cmd->set_writer.node_id : "none",
+            e != NULL && e->old_writer[0] != '\0' ? e->old_writer : "none", cmd->set_writer.reason);
     }
     if (cmd == NULL) {
         log_info("record: %s", errmsg);
@@ -206,6 +424,12 @@ static void control_closed(void *data)
     daemon->control = NULL;
 }
 
+static void host_closed(void *data)
+{
+    struct daemon *daemon = data;
+    daemon->host = NULL;
+}
+
 static void node_closed(void *data)
 {
     struct daemon *daemon = data;
@@ -221,8 +445,13 @@ static void daemon_stop(struct daemon *daemon)
     daemon->stopping = true;
     uv_timer_stop(&daemon->report_timer);
     uv_timer_stop(&daemon->watch_timer);
+    uv_timer_stop(&daemon->kick_timer);
     uv_close((uv_handle_t *)&daemon->report_timer, handle_closed);
     uv_close((uv_handle_t *)&daemon->watch_timer, handle_closed);
+    uv_close((uv_handle_t *)&daemon->kick_timer, handle_closed);
+    if (daemon->host != NULL) {
+        host_close(daemon->host, host_closed, daemon);
+    }
     uv_close((uv_handle_t *)&daemon->sigint, handle_closed);
     uv_close((uv_handle_t *)&daemon->sigterm, handle_closed);
     if (daemon->control != NULL) {
@@ -238,6 +467,27 @@ static void on_signal(uv_signal_t *handle, int signum)
     struct daemon *daemon = handle->data;
     log_info("received %s: shutting down", strsignal(signum));
     daemon_stop(daemon);
+}
+
+/* The coordinator's view of the configuration. */
+static void coordinator_options_from_config(const struct config *c, struct coordinator_options *o)
+{
+    memset(o, 0, sizeof *o);
+    snprintf(o->local_id, sizeof o->local_id, "%s", c->local_id);
+    for (unsigned i = 0; i < c->n_nodes && i < COORDINATOR_MAX_NODES; i++) {
+        snprintf(o->nodes[i].id, sizeof o->nodes[i].id, "%s", c->nodes[i].id);
+        o->nodes[i].candidate = c->nodes[i].candidate;
+        o->n_nodes = i + 1;
+    }
+    o->lease = (struct lease_params){.lease_ms = c->lease_ms,
+                                     .drift = c->lease_drift,
+                                     .margin_ms = c->lease_margin_ms,
+                                     .fence_ms = c->fence_budget_ms};
+    o->report_interval_ms = c->report_interval_ms;
+    /* Health goes out on every change and every report interval: two missed reports and a
+     * probe's time make it stale. */
+    o->health_stale_ms = 2 * (uint64_t)c->report_interval_ms + c->probe_timeout_ms;
+    o->allow_loss = c->promote_with_loss;
 }
 
 static void usage(FILE *out)
@@ -361,12 +611,32 @@ int main(int argc, char **argv)
              daemon.config.cluster_name, self->id, self->raft_address, daemon.config.data_dir);
 
     char errmsg[512];
+    struct coordinator_options copts;
+    coordinator_options_from_config(&daemon.config, &copts);
+    coordinator_init(&daemon.coord, &copts);
+    struct host_options hopts = {
+        .loop = daemon.loop,
+        .config = &daemon.config,
+        .on_health = on_health,
+        .on_log = on_host_log,
+        .data = &daemon,
+    };
+    rv = host_start(&hopts, &daemon.host, errmsg, sizeof errmsg);
+    if (rv != 0) {
+        log_error("cannot start: %s", errmsg);
+        return 1;
+    }
+    if (daemon.config.mysql_credentials_file[0] == '\0') {
+        log_warn("no [local] mysql_credentials_file: MySQL is not probed, so this node never "
+                 "becomes a candidate for writer");
+    }
     struct node_options nopts = {
         .config = &daemon.config,
         .secret = daemon.secret,
         .secret_len = daemon.secret_len,
         .on_applied = on_applied,
         .on_event = on_node_event,
+        .before_append = before_append,
         .data = &daemon,
     };
     rv = node_start(daemon.loop, &nopts, &daemon.node, errmsg, sizeof errmsg);
@@ -383,8 +653,10 @@ int main(int argc, char **argv)
     }
     uv_timer_init(daemon.loop, &daemon.report_timer);
     uv_timer_init(daemon.loop, &daemon.watch_timer);
+    uv_timer_init(daemon.loop, &daemon.kick_timer);
     daemon.report_timer.data = &daemon;
     daemon.watch_timer.data = &daemon;
+    daemon.kick_timer.data = &daemon;
     uv_signal_init(daemon.loop, &daemon.sigint);
     uv_signal_init(daemon.loop, &daemon.sigterm);
     daemon.sigint.data = &daemon;

@@ -15,6 +15,8 @@
 
 #include "coord/config.h"
 #include "coord/control.h"
+#include "coord/coordinator.h"
+#include "coord/host.h"
 #include "raft/node.h"
 
 struct daemon {
@@ -24,6 +26,11 @@ struct daemon {
     size_t secret_len;
     struct node *node;
     struct control *control;
+    struct coordinator coord; /* what this node decides (pure) */
+    struct host *host;        /* what this node does to its host */
+    struct raft_barrier barrier;
+    bool barrier_pending;
+    uv_timer_t kick_timer; /* runs the coordinator right after an apply, outside raft's callback */
     uv_timer_t report_timer;
     uv_timer_t watch_timer;
     uv_signal_t sigint;
@@ -43,6 +50,9 @@ struct daemon {
 
 /* The status document of this node (a new reference). @now_ms is CLOCK_BOOTTIME ms. */
 json_t *daemon_status_json(struct daemon *daemon, uint64_t now_ms);
+
+/* {"ok":true,"epochs":[...]}: the record's history of epochs (a new reference). */
+json_t *daemon_history_json(struct daemon *daemon);
 
 /* {"id":..., "address":...} of the leader, or JSON null (a new reference). */
 json_t *daemon_leader_json(struct daemon *daemon);

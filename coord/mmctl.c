@@ -34,7 +34,9 @@ static void usage(FILE *out)
             "\n"
             "Commands:\n"
             "  leader   print the raft leader's node id and address (exit 3 if none is known)\n"
-            "  status   the cluster at a glance: term, leader, indexes, and every node\n"
+            "  status   the cluster at a glance: term, leader, writer, epoch, lease, the leader's\n"
+            "           decision, and every node with its MySQL state\n"
+            "  history  the epochs: who wrote when, why the writer changed, the write pause\n"
             "  check    preflight: ask every node's MySQL server whether it is set up for\n"
             "           failover without loss (needs --config; talks to MySQL, not to mmcoordd);\n"
             "           exit 1 when any check FAILs\n"
@@ -168,6 +170,25 @@ static void format_age(json_t *ms, char *buf, size_t len)
     }
 }
 
+static void print_history(json_t *h)
+{
+    printf("%-6s %-6s %-6s %-24s %-9s %s\n", "EPOCH", "FROM", "TO", "DECIDED", "PAUSE", "WHY");
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(h, "epochs"), i, e)
+    {
+        char pause[32] = "-";
+        json_t *p = json_object_get(e, "detected_to_opened_ms");
+        if (json_is_integer(p)) {
+            snprintf(pause, sizeof pause, "%lld ms", (long long)json_integer_value(p));
+        }
+        const char *from = str(e, "old_writer");
+        const char *to = str(e, "new_writer");
+        printf("%-6lld %-6s %-6s %-24s %-9s %s\n", num(e, "epoch"), from[0] ? from : "-",
+               to[0] ? to : "-", str(e, "decided_at"), pause, str(e, "reason"));
+    }
+}
+
 static void print_status(json_t *s)
 {
     json_t *leader = json_object_get(s, "leader");
@@ -179,11 +200,37 @@ static void print_status(json_t *s)
         snprintf(leader_text, sizeof leader_text, "none known");
     }
     printf("cluster %s   term %lld   leader %s\n", str(s, "cluster"), num(s, "term"), leader_text);
-    printf("asked   %s (%s, version %s)   commit %lld   applied %lld   last %lld\n\n",
-           str(s, "node"), str(s, "role"), str(s, "version"), num(s, "commit_index"),
-           num(s, "applied_index"), num(s, "last_index"));
-    printf("%-8s %-21s %-11s %-9s %-12s %-8s %-20s %-8s %s\n", "NODE", "ADDRESS", "ROLE",
-           "CANDIDATE", "LAST CONTACT", "VERSION", "STARTED", "MYSQL", "LAST REPORT");
+    printf("asked   %s (%s, version %s)   commit %lld   applied %lld   last %lld\n", str(s, "node"),
+           str(s, "role"), str(s, "version"), num(s, "commit_index"), num(s, "applied_index"),
+           num(s, "last_index"));
+    json_t *writer = json_object_get(s, "writer");
+    if (json_is_object(writer)) {
+        json_t *wnode = json_object_get(writer, "node");
+        printf("writer  %s   epoch %lld%s%s   renewals %lld\n",
+               json_is_string(wnode) ? json_string_value(wnode) : "none", num(writer, "epoch"),
+               json_is_true(json_object_get(writer, "released")) ? "   released: " : "",
+               json_is_true(json_object_get(writer, "released")) ? str(writer, "release_reason")
+                                                                 : "",
+               num(writer, "renewals"));
+        json_t *lease = json_object_get(writer, "local_lease");
+        if (json_is_object(lease)) {
+            printf("lease   %lld ms left on this node (fences in %lld ms)\n",
+                   num(lease, "remaining_ms"), num(lease, "fence_in_ms"));
+        }
+    }
+    json_t *decision = json_object_get(s, "decision");
+    if (json_is_object(decision)) {
+        printf("leader's decision: %s: %s\n", str(decision, "kind"), str(decision, "reason"));
+    }
+    json_t *host = json_object_get(s, "host");
+    if (json_is_object(host)) {
+        printf("this host: %s (%s)%s\n",
+               json_is_true(json_object_get(host, "writable")) ? "writable" : "fenced",
+               str(host, "reason"),
+               json_is_true(json_object_get(host, "vip_held")) ? ", holds the VIP" : "");
+    }
+    printf("\n%-8s %-21s %-11s %-9s %-12s %-8s %-9s %-9s %-18s %s\n", "NODE", "ADDRESS", "ROLE",
+           "CANDIDATE", "LAST CONTACT", "VERSION", "MYSQL", "READ_ONLY", "REPLICATES", "GTID");
     size_t i;
     json_t *n;
     json_array_foreach(json_object_get(s, "nodes"), i, n)
@@ -196,15 +243,29 @@ static void print_status(json_t *s)
             format_age(json_object_get(n, "last_contact_ms"), contact, sizeof contact);
         }
         json_t *report = json_object_get(n, "report");
-        char last[64] = "none";
-        if (json_is_object(report)) {
-            snprintf(last, sizeof last, "#%lld at %s", num(report, "seq"), str(report, "sent_at"));
+        json_t *health = json_object_get(n, "health");
+        char repl[64] = "-";
+        const char *mysql = json_is_object(report) ? str(report, "mysql") : "-";
+        const char *read_only = "-";
+        const char *gtid = "-";
+        if (json_is_object(health)) {
+            mysql = str(health, "mysql");
+            read_only = json_is_true(json_object_get(health, "read_only")) ? "ON" : "OFF";
+            gtid = str(health, "executed");
+            json_t *r = json_object_get(health, "replication");
+            if (json_is_object(r)) {
+                snprintf(repl, sizeof repl, "%s:%lld%s", str(r, "source_host"),
+                         num(r, "source_port"),
+                         json_is_true(json_object_get(r, "io_running")) &&
+                                 json_is_true(json_object_get(r, "sql_running"))
+                             ? ""
+                             : " (stopped)");
+            }
         }
-        printf("%-8s %-21s %-11s %-9s %-12s %-8s %-20s %-8s %s\n", str(n, "id"), str(n, "address"),
-               str(n, "raft_role"), json_is_true(json_object_get(n, "candidate")) ? "yes" : "no",
-               contact, json_is_object(report) ? str(report, "version") : "-",
-               json_is_object(report) ? str(report, "started_at") : "-",
-               json_is_object(report) ? str(report, "mysql") : "-", last);
+        printf("%-8s %-21s %-11s %-9s %-12s %-8s %-9s %-9s %-18s %s\n", str(n, "id"),
+               str(n, "address"), str(n, "raft_role"),
+               json_is_true(json_object_get(n, "candidate")) ? "yes" : "no", contact,
+               json_is_object(report) ? str(report, "version") : "-", mysql, read_only, repl, gtid);
     }
 }
 
@@ -311,7 +372,7 @@ int main(int argc, char **argv)
     }
     const char *command = argv[optind];
     if (strcmp(command, "leader") != 0 && strcmp(command, "status") != 0 &&
-        strcmp(command, "check") != 0) {
+        strcmp(command, "check") != 0 && strcmp(command, "history") != 0) {
         fprintf(stderr, "mmctl: unknown command '%s'\n", command);
         usage(stderr);
         return EXIT_USAGE;
@@ -367,6 +428,8 @@ int main(int argc, char **argv)
         if (as_json) {
             json_dumpf(response, stdout, JSON_INDENT(2));
             printf("\n");
+        } else if (strcmp(command, "history") == 0) {
+            print_history(response);
         } else {
             print_status(response);
         }

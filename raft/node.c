@@ -49,6 +49,7 @@ struct node {
     struct raft_uv_transport transport;
     struct fsm fsm;
     node_event_cb on_event;
+    bool (*before_append)(void *data, const struct command *cmd);
     void *data;
 
     /* The channel to the leader, for forwarding. */
@@ -169,6 +170,10 @@ static void inbound_frame(struct inbound *in, const uint8_t *bytes, size_t len)
     if (raft_state(&node->raft) != RAFT_LEADER) {
         node_event(node, LOG_LEVEL_DEBUG, "dropped a forwarded %s: not the leader any more",
                    command_type_name(cmd.type));
+        return;
+    }
+    if (node->before_append != NULL && !node->before_append(node->data, &cmd)) {
+        node_event(node, LOG_LEVEL_DEBUG, "refused a forwarded %s", command_type_name(cmd.type));
         return;
     }
     struct raft_buffer buf = {.base = raft_malloc(len), .len = len};
@@ -431,6 +436,10 @@ int node_submit(struct node *node, const struct command *cmd, char *errmsg, size
         return -EINVAL;
     }
     if (raft_state(&node->raft) == RAFT_LEADER) {
+        if (node->before_append != NULL && !node->before_append(node->data, cmd)) {
+            snprintf(errmsg, errlen, "refused by the lease rule");
+            return -EPERM;
+        }
         struct raft_buffer buf = {.base = raft_malloc(len), .len = len};
         struct raft_apply *req = malloc(sizeof *req);
         if (buf.base == NULL || req == NULL) {
@@ -559,6 +568,7 @@ int node_start(uv_loop_t *loop, const struct node_options *opts, struct node **o
     node->loop = loop;
     node->config = config;
     node->on_event = opts->on_event;
+    node->before_append = opts->before_append;
     node->data = opts->data;
     fsm_init(&node->fsm, opts->on_applied, opts->data);
 

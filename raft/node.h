@@ -41,7 +41,11 @@ struct node_options {
     size_t secret_len;
     fsm_applied_cb on_applied; /* every applied entry (see fsm.h) */
     node_event_cb on_event;    /* may be NULL */
-    void *data;                /* passed to both */
+    /* Called on the leader just before it appends @cmd (its own or forwarded); returning false
+     * drops the command. This is where the lease rule notes when RENEWs are appended and
+     * refuses RENEWs of a closed epoch (coord/coordinator.h). May be NULL. */
+    bool (*before_append)(void *data, const struct command *cmd);
+    void *data; /* passed to all three */
 };
 
 /* Per-peer view that only the leader has (raft's replication progress). */

@@ -23,7 +23,10 @@ run_suite() {
         return
     fi
     echo "== make check in $dir"
-    if ! make -C "$dir" -s -j"$(nproc)" check; then
+    # Tests run one at a time: several start MariaDB servers and namespaces, and a loaded
+    # 2-core machine makes their timings flaky when they overlap.
+    make -C "$dir" -s -j"$(nproc)" check TESTS= > /dev/null || true # build the test programs
+    if ! make -C "$dir" -s check; then
         status=1
     fi
     local log=$dir/test-suite.log

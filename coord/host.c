@@ -1,0 +1,677 @@
+/*
+ * The host's hands: probes, VIP and ARP, fencing and repointing; see host.h.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord/host.h"
+#include "mysql/credentials.h"
+#include "mysql/gtid.h"
+#include "mysql/probe.h"
+#include "mysql/fence.h"
+#include "mysql/repoint.h"
+#include "mysql/worker.h"
+#include "netops/arp.h"
+#include "netops/vip.h"
+
+#define JOB_TIMEOUT_MS   1000 /* one fence, unfence or repoint */
+#define REPOINT_RETRY_MS 1000
+#define OPEN_RETRY_MS    1000
+#define PEER_PROBE_MS    300   /* asking another server what it holds, before opening */
+#define CATCH_UP_MS      10000 /* applying what the new writer lacks, before opening */
+
+enum job_kind { JOB_FENCE, JOB_OPEN, JOB_REPOINT };
+
+struct peer {
+    char id[CONFIG_ID_SIZE];
+    char host[CONFIG_ADDRESS_SIZE];
+    unsigned port;
+};
+
+struct job {
+    struct host *host;
+    enum job_kind kind;
+    char source_host[CONFIG_ADDRESS_SIZE];
+    unsigned source_port;
+    struct mysql_credentials repl;
+    /* JOB_OPEN: the other servers to ask, and the coordinator's login for them. */
+    struct peer peers[CONFIG_MAX_NODES];
+    unsigned n_peers;
+    struct mysql_credentials coord;
+    bool allow_loss;
+    int status;
+    bool read_only; /* after a fence: read back */
+    unsigned killed;
+    char info[512]; /* what an open did before opening */
+    char errmsg[512];
+};
+
+struct host {
+    uv_loop_t *loop;
+    const struct config *config;
+    host_health_cb on_health;
+    host_log_cb on_log;
+    void *data;
+
+    struct mysql_worker *worker; /* NULL without MySQL credentials */
+    uv_timer_t probe_timer;
+    bool probing;
+    bool job_running;
+    uint64_t last_repoint_ms;
+    bool repl_known;
+    struct mysql_credentials repl;
+    struct mysql_credentials coord; /* to ask the other servers before opening */
+    uint64_t last_open_ms;
+
+    struct vip *vip; /* NULL without a VIP */
+    struct vip_address vip_address;
+    struct arp_sender sender;
+    struct arp_announcer announcer;
+    uint64_t vip_until_ms; /* lease end the VIP's lifetime was last set for */
+
+    struct host_view view;
+    bool closing;
+    unsigned open_handles;
+    void (*close_cb)(void *data);
+    void *close_data;
+};
+
+static void host_log(struct host *host, enum log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void host_log(struct host *host, enum log_level level, const char *fmt, ...)
+{
+    char message[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    if (level >= LOG_LEVEL_INFO) {
+        snprintf(host->view.last_action, sizeof host->view.last_action, "%.200s", message);
+    }
+    if (host->on_log != NULL) {
+        host->on_log(host->data, level, message);
+    }
+}
+
+/* ---- Probes ---- */
+
+static uint8_t view_of(enum mysql_probe_state state)
+{
+    switch (state) {
+    case MYSQL_PROBE_UP:
+        return MYSQL_VIEW_UP;
+    case MYSQL_PROBE_REFUSED:
+        return MYSQL_VIEW_DOWN;
+    case MYSQL_PROBE_TIMEOUT:
+        return MYSQL_VIEW_TIMEOUT;
+    case MYSQL_PROBE_DENIED:
+        return MYSQL_VIEW_DENIED;
+    default:
+        return MYSQL_VIEW_ERROR;
+    }
+}
+
+static bool copy_text(char *dst, size_t size, const char *src)
+{
+    if (src == NULL) {
+        dst[0] = '\0';
+        return true;
+    }
+    if (strlen(src) >= size) {
+        dst[0] = '\0';
+        return false;
+    }
+    memcpy(dst, src, strlen(src) + 1);
+    return true;
+}
+
+static void probe_done(const struct mysql_probe_result *r, void *arg)
+{
+    struct host *host = arg;
+    host->probing = false;
+    if (host->closing || r->error == -ECANCELED) {
+        return;
+    }
+    struct command_health h;
+    memset(&h, 0, sizeof h);
+    snprintf(h.node_id, sizeof h.node_id, "%s", host->config->local_id);
+    h.mysql = view_of(r->state);
+    h.lag_s = -1;
+    if (r->state == MYSQL_PROBE_UP) {
+        h.read_only = r->read_only || r->super_read_only;
+        h.flavor = mysql_probe_gtid_flavor(&r->dialect) == GTID_FLAVOR_MYSQL;
+        const struct mysql_replica_status *rs = &r->replica;
+        if (rs->configured) {
+            h.replicating = 1;
+            h.io_running = rs->io_state == MYSQL_IO_RUNNING;
+            h.sql_running = rs->sql_running;
+            snprintf(h.source_host, sizeof h.source_host, "%.127s", rs->source_host);
+            h.source_port = (uint16_t)rs->source_port;
+            h.lag_s = rs->lag_seconds;
+        }
+        if (!copy_text(h.executed, sizeof h.executed, r->executed_text) ||
+            !copy_text(h.received, sizeof h.received, rs->configured ? rs->received_gtid : NULL)) {
+            /* The record holds at most CODEC_GTID_SIZE-1 bytes of a set: say so, do not cut. */
+            h.mysql = MYSQL_VIEW_ERROR;
+            host_log(host, LOG_LEVEL_WARN,
+                     "mysql: the GTID set is longer than %d bytes: not reported, node ineligible",
+                     CODEC_GTID_SIZE - 1);
+        }
+    } else if (host->view.health.mysql != h.mysql) {
+        host_log(host, LOG_LEVEL_WARN, "mysql: %s (%s)", mysql_probe_state_name(r->state),
+                 r->errmsg);
+    }
+    if (host->view.probed && host->view.health.mysql != MYSQL_VIEW_UP && h.mysql == MYSQL_VIEW_UP) {
+        host_log(host, LOG_LEVEL_INFO, "mysql: up again (%s)", r->version);
+    }
+    host->view.health = h;
+    host->view.probed = true;
+    if (host->on_health != NULL) {
+        host->on_health(host->data, &h);
+    }
+}
+
+static void on_probe_timer(uv_timer_t *timer)
+{
+    struct host *host = timer->data;
+    if (host->probing || host->closing) {
+        return;
+    }
+    if (mysql_worker_probe(host->worker, host->config->probe_timeout_ms, probe_done, host) == 0) {
+        host->probing = true;
+    }
+}
+
+/* ---- MySQL jobs ---- */
+
+/* Everything @conn's server has or will apply: executed plus received. NULL on failure. */
+static struct gtid_set *holdings_of(const struct mysql_probe_result *r)
+{
+    enum gtid_flavor flavor = mysql_probe_gtid_flavor(&r->dialect);
+    struct gtid_set *all = NULL;
+    struct gtid_set *empty = gtid_set_new(flavor);
+    const struct gtid_set *executed = r->executed != NULL ? r->executed : empty;
+    const struct gtid_set *received = r->received != NULL ? r->received : empty;
+    if (executed != NULL && received != NULL) {
+        gtid_set_union(executed, received, &all);
+    }
+    gtid_set_free(empty);
+    return all;
+}
+
+/*
+ * Open as the new writer without losing what the old one acknowledged (DESIGN-NOTES, "Promotion
+ * without loss"): ask every other reachable server what it holds, and when one holds
+ * transactions this server neither executed nor received, replicate from it; then wait until
+ * everything the reachable servers hold (and this server's own relay log) is applied; only
+ * then set read_only off. Runs on the worker; every step has a deadline.
+ */
+static int open_after_catch_up(struct mysql_conn *conn, struct job *job)
+{
+    struct mysql_probe_result own = {0};
+    int rv = mysql_probe_run(conn, JOB_TIMEOUT_MS, &own);
+    if (rv != 0) {
+        snprintf(job->errmsg, sizeof job->errmsg, "own server: %.480s", own.errmsg);
+        mysql_probe_result_clear(&own);
+        return rv;
+    }
+    struct gtid_set *mine = holdings_of(&own);
+    struct gtid_set *reference = mine != NULL ? gtid_set_new(gtid_set_flavor(mine)) : NULL;
+    struct gtid_set *peer_has[CONFIG_MAX_NODES] = {0};
+    rv = mine != NULL && reference != NULL ? 0 : -ENOMEM;
+    for (unsigned i = 0; rv == 0 && i < job->n_peers; i++) {
+        struct mysql_conn *pc = mysql_conn_new(job->peers[i].host, job->peers[i].port, &job->coord);
+        if (pc == NULL) {
+            continue;
+        }
+        struct mysql_probe_result r = {0};
+        if (mysql_probe_run(pc, PEER_PROBE_MS, &r) == 0) {
+            peer_has[i] = holdings_of(&r);
+            struct gtid_set *merged = NULL;
+            if (peer_has[i] != NULL && gtid_set_union(reference, peer_has[i], &merged) == 0) {
+                gtid_set_free(reference);
+                reference = merged;
+            }
+        }
+        mysql_probe_result_clear(&r);
+        mysql_conn_free(pc);
+    }
+    struct gtid_set *lacking = NULL;
+    if (rv == 0 && gtid_set_difference(reference, mine, &lacking) != 0) {
+        rv = -ENOMEM;
+    }
+    if (rv == 0 && !gtid_set_is_empty(lacking)) {
+        char *text = gtid_set_to_string(lacking);
+        int source = -1;
+        for (unsigned i = 0; i < job->n_peers; i++) {
+            if (peer_has[i] != NULL && gtid_set_contains(peer_has[i], lacking)) {
+                source = (int)i;
+                break;
+            }
+        }
+        if (source >= 0) {
+            struct mysql_source src = {.host = job->peers[source].host,
+                                       .port = job->peers[source].port,
+                                       .user = job->repl.user,
+                                       .password = job->repl.password};
+            rv = mysql_repoint(conn, &src, JOB_TIMEOUT_MS, NULL, job->errmsg, sizeof job->errmsg);
+            snprintf(job->info, sizeof job->info, "caught up %s from %s", text != NULL ? text : "?",
+                     job->peers[source].id);
+        } else if (job->allow_loss) {
+            snprintf(job->info, sizeof job->info,
+                     "opening without %s: no reachable server holds all of it "
+                     "(promote_with_loss = yes)",
+                     text != NULL ? text : "?");
+        } else {
+            snprintf(job->errmsg, sizeof job->errmsg,
+                     "lacks %s and no reachable server holds all of it: not opening",
+                     text != NULL ? text : "?");
+            rv = -ENODATA;
+        }
+        free(text);
+    }
+    if (rv == 0) {
+        /* Apply everything known to exist, the own relay log included. */
+        struct gtid_set *need = NULL;
+        if (gtid_set_union(reference, mine, &need) == 0) {
+            char *text = gtid_set_to_string(need);
+            if (text != NULL && text[0] != '\0') {
+                rv = mysql_wait_gtid(conn, text, CATCH_UP_MS, job->errmsg, sizeof job->errmsg);
+                if (rv == -ETIMEDOUT) {
+                    snprintf(job->errmsg, sizeof job->errmsg,
+                             "did not apply %s within %d ms: not opening", text, CATCH_UP_MS);
+                }
+            }
+            free(text);
+            gtid_set_free(need);
+        }
+    }
+    if (rv == 0) {
+        rv = mysql_unfence(conn, JOB_TIMEOUT_MS, job->errmsg, sizeof job->errmsg);
+    }
+    for (unsigned i = 0; i < job->n_peers; i++) {
+        gtid_set_free(peer_has[i]);
+    }
+    gtid_set_free(lacking);
+    gtid_set_free(reference);
+    gtid_set_free(mine);
+    mysql_probe_result_clear(&own);
+    return rv;
+}
+
+static void job_run(struct mysql_conn *conn, void *arg)
+{
+    struct job *job = arg;
+    switch (job->kind) {
+    case JOB_FENCE: {
+        struct mysql_fence_result res;
+        job->status = mysql_fence(conn, JOB_TIMEOUT_MS, &res, job->errmsg, sizeof job->errmsg);
+        job->read_only = res.read_only || res.super_read_only;
+        job->killed = res.killed;
+        break;
+    }
+    case JOB_OPEN:
+        job->status = open_after_catch_up(conn, job);
+        break;
+    case JOB_REPOINT: {
+        struct mysql_source src = {.host = job->source_host,
+                                   .port = job->source_port,
+                                   .user = job->repl.user,
+                                   .password = job->repl.password};
+        bool changed = false;
+        job->status =
+            mysql_repoint(conn, &src, JOB_TIMEOUT_MS, &changed, job->errmsg, sizeof job->errmsg);
+        break;
+    }
+    }
+}
+
+static void job_done(void *arg, int status)
+{
+    struct job *job = arg;
+    struct host *host = job->host;
+    host->job_running = false;
+    if (status == 0 && !host->closing) {
+        switch (job->kind) {
+        case JOB_FENCE:
+            if (job->status == 0) {
+                host->view.health.read_only = job->read_only;
+                host_log(host, LOG_LEVEL_INFO, "fenced: read_only on, %u client connections killed",
+                         job->killed);
+            } else {
+                host_log(host, LOG_LEVEL_WARN, "fencing failed: %s", job->errmsg);
+            }
+            break;
+        case JOB_OPEN:
+            if (job->status == 0) {
+                host->view.health.read_only = 0;
+                host_log(host, LOG_LEVEL_INFO, "opened: read_only off%s%s",
+                         job->info[0] != '\0' ? " after " : "", job->info);
+            } else {
+                host_log(host, LOG_LEVEL_WARN, "not opened: %s", job->errmsg);
+            }
+            break;
+        case JOB_REPOINT:
+            if (job->status == 0) {
+                host_log(host, LOG_LEVEL_INFO, "replication now from %s:%u", job->source_host,
+                         job->source_port);
+            } else {
+                host_log(host, LOG_LEVEL_WARN, "repointing to %s:%u failed: %s", job->source_host,
+                         job->source_port, job->errmsg);
+            }
+            break;
+        }
+    }
+    mysql_credentials_wipe(&job->repl);
+    mysql_credentials_wipe(&job->coord);
+    free(job);
+}
+
+static void submit_job(struct host *host, struct job *job)
+{
+    job->host = host;
+    if (mysql_worker_submit(host->worker, job_run, job_done, job) != 0) {
+        free(job);
+        return;
+    }
+    host->job_running = true;
+}
+
+/* ---- VIP ---- */
+
+static void vip_release(struct host *host)
+{
+    char errmsg[256];
+    arp_announcer_stop(&host->announcer);
+    if (vip_del(host->vip, host->config->vip_interface, &host->vip_address, errmsg,
+                sizeof errmsg) != 0) {
+        host_log(host, LOG_LEVEL_ERROR, "%s", errmsg);
+        return;
+    }
+    if (host->view.vip_held) {
+        host_log(host, LOG_LEVEL_INFO, "VIP %s removed from %s", host->config->vip,
+                 host->config->vip_interface);
+    }
+    host->view.vip_held = false;
+    host->vip_until_ms = 0;
+}
+
+static void vip_hold(struct host *host, const struct host_target *target, uint64_t now_ms)
+{
+    if (host->view.vip_held && target->lease_until_ms == host->vip_until_ms) {
+        return;
+    }
+    /* The kernel drops the VIP by itself when nobody renews it (every user-space process on the
+     * host dead): a lifetime that covers the lease, in the whole seconds it counts in. */
+    uint64_t remaining = target->lease_until_ms > now_ms ? target->lease_until_ms - now_ms : 0;
+    unsigned lifetime = (unsigned)((remaining + 999) / 1000);
+    if (lifetime == 0) {
+        lifetime = 1;
+    }
+    char errmsg[256];
+    if (vip_add(host->vip, host->config->vip_interface, &host->vip_address, lifetime, errmsg,
+                sizeof errmsg) != 0) {
+        host_log(host, LOG_LEVEL_ERROR, "%s", errmsg);
+        return;
+    }
+    host->view.vip_lifetime_s = lifetime;
+    host->vip_until_ms = target->lease_until_ms;
+    if (!host->view.vip_held) {
+        host->view.vip_held = true;
+        host_log(host, LOG_LEVEL_INFO, "VIP %s added on %s, announcing it", host->config->vip,
+                 host->config->vip_interface);
+        if (arp_announcer_start(&host->announcer, host->vip_address.address, NULL, errmsg,
+                                sizeof errmsg) != 0) {
+            host_log(host, LOG_LEVEL_WARN, "gratuitous ARP: %s", errmsg);
+        }
+    }
+}
+
+/* ---- Reconcile ---- */
+
+void host_reconcile(struct host *host, const struct host_target *target,
+                    const struct record *record, uint64_t now_ms)
+{
+    (void)record;
+    if (host->closing) {
+        return;
+    }
+    const struct command_health *h = &host->view.health;
+    bool mysql_up = host->view.probed && h->mysql == MYSQL_VIEW_UP;
+    if (host->vip != NULL) {
+        if (!target->writable) {
+            if (host->view.vip_held) {
+                vip_release(host);
+            }
+        } else if (host->worker == NULL || (mysql_up && !h->read_only)) {
+            vip_hold(host, target, now_ms);
+        }
+    }
+    if (host->worker == NULL || host->job_running || !mysql_up) {
+        return;
+    }
+    if (target->writable && h->read_only) {
+        if (now_ms - host->last_open_ms < OPEN_RETRY_MS) {
+            return;
+        }
+        struct job *job = calloc(1, sizeof *job);
+        if (job == NULL) {
+            return;
+        }
+        job->kind = JOB_OPEN;
+        job->repl = host->repl;
+        job->coord = host->coord;
+        job->allow_loss = host->config->promote_with_loss;
+        for (unsigned i = 0; i < host->config->n_nodes; i++) {
+            const struct config_node *n = &host->config->nodes[i];
+            if (i == host->config->local_index) {
+                continue;
+            }
+            struct peer *p = &job->peers[job->n_peers++];
+            snprintf(p->id, sizeof p->id, "%s", n->id);
+            snprintf(p->host, sizeof p->host, "%s", n->mysql_host);
+            p->port = n->mysql_port;
+        }
+        host->last_open_ms = now_ms;
+        submit_job(host, job);
+        return;
+    }
+    if (!target->writable && !h->read_only) {
+        struct job *job = calloc(1, sizeof *job);
+        if (job != NULL) {
+            job->kind = JOB_FENCE;
+            submit_job(host, job);
+        }
+        return;
+    }
+    if (target->replicate_from[0] == '\0' || !host->repl_known ||
+        now_ms - host->last_repoint_ms < REPOINT_RETRY_MS) {
+        return;
+    }
+    const struct config_node *source = config_find_node(host->config, target->replicate_from);
+    if (source == NULL) {
+        return;
+    }
+    if (h->replicating && h->io_running && h->sql_running &&
+        strcmp(h->source_host, source->mysql_host) == 0 && h->source_port == source->mysql_port) {
+        return;
+    }
+    struct job *job = calloc(1, sizeof *job);
+    if (job == NULL) {
+        return;
+    }
+    job->kind = JOB_REPOINT;
+    snprintf(job->source_host, sizeof job->source_host, "%s", source->mysql_host);
+    job->source_port = source->mysql_port;
+    job->repl = host->repl;
+    host->last_repoint_ms = now_ms;
+    submit_job(host, job);
+}
+
+void host_view(const struct host *host, struct host_view *out)
+{
+    *out = host->view;
+}
+
+/* ---- Start and close ---- */
+
+int host_start(const struct host_options *opts, struct host **out, char *errmsg, size_t errlen)
+{
+    const struct config *config = opts->config;
+    struct host *host = calloc(1, sizeof *host);
+    if (host == NULL) {
+        snprintf(errmsg, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    host->loop = opts->loop;
+    host->config = config;
+    host->on_health = opts->on_health;
+    host->on_log = opts->on_log;
+    host->data = opts->data;
+    host->view.health.lag_s = -1;
+    int rv = 0;
+    if (config->vip[0] != '\0') {
+        host->view.vip_configured = true;
+        struct arp_options arp = {.count = config->garp_count,
+                                  .interval_ms = config->garp_interval_ms,
+                                  .refresh_ms = config->garp_refresh_ms};
+        rv = vip_parse_address(config->vip, &host->vip_address, errmsg, errlen);
+        if (rv == 0) {
+            rv = arp_options_check(&arp, errmsg, errlen);
+        }
+        if (rv == 0) {
+            rv = vip_open(&host->vip, errmsg, errlen);
+        }
+        if (rv == 0) {
+            rv = arp_sender_open(&host->sender, config->vip_interface, errmsg, errlen);
+            if (rv != 0) {
+                vip_close(host->vip);
+                host->vip = NULL;
+            }
+        }
+        if (rv == 0) {
+            rv = arp_announcer_init(host->loop, &host->announcer, &host->sender, &arp, errmsg,
+                                    errlen);
+            if (rv != 0) {
+                arp_sender_close(&host->sender);
+                vip_close(host->vip);
+                host->vip = NULL;
+            }
+        }
+        if (rv != 0) {
+            free(host);
+            return rv;
+        }
+        /* Whatever a previous run left: the target decides, starting from "held". */
+        host->view.vip_held = true;
+        host->open_handles++; /* the announcer's timer */
+    }
+    if (config->mysql_credentials_file[0] != '\0') {
+        struct mysql_credentials creds;
+        rv = mysql_credentials_load(config->mysql_credentials_file, &creds, errmsg, errlen);
+        if (rv == 0 && config->replication_credentials_file[0] != '\0') {
+            rv = mysql_credentials_load(config->replication_credentials_file, &host->repl, errmsg,
+                                        errlen);
+            host->repl_known = rv == 0;
+        }
+        const struct config_node *self = &config->nodes[config->local_index];
+        struct mysql_conn *conn = NULL;
+        if (rv == 0) {
+            conn = mysql_conn_new(self->mysql_host, self->mysql_port, &creds);
+            if (conn == NULL) {
+                snprintf(errmsg, errlen, "mysql: cannot create a connection (out of memory)");
+                rv = -ENOMEM;
+            }
+        }
+        host->coord = creds;
+        mysql_credentials_wipe(&creds);
+        if (rv == 0) {
+            rv = mysql_worker_start(host->loop, conn, &host->worker, errmsg, errlen);
+            if (rv != 0) {
+                mysql_conn_free(conn);
+            }
+        }
+        if (rv != 0) {
+            host->closing = true;
+            host_close(host, NULL, NULL);
+            return rv;
+        }
+        host->view.mysql_configured = true;
+        uv_timer_init(host->loop, &host->probe_timer);
+        host->probe_timer.data = host;
+        host->open_handles++;
+        uv_timer_start(&host->probe_timer, on_probe_timer, 0, config->probe_interval_ms);
+    }
+    *out = host;
+    return 0;
+}
+
+static void maybe_finish(struct host *host)
+{
+    if (host->open_handles > 0) {
+        return;
+    }
+    void (*cb)(void *) = host->close_cb;
+    void *data = host->close_data;
+    mysql_credentials_wipe(&host->repl);
+    mysql_credentials_wipe(&host->coord);
+    free(host);
+    if (cb != NULL) {
+        cb(data);
+    }
+}
+
+static void timer_closed(uv_handle_t *handle)
+{
+    struct host *host = handle->data;
+    host->open_handles--;
+    maybe_finish(host);
+}
+
+static void announcer_closed(struct arp_announcer *announcer)
+{
+    struct host *host = announcer->data;
+    arp_sender_close(&host->sender);
+    host->open_handles--;
+    maybe_finish(host);
+}
+
+static void worker_closed(void *arg)
+{
+    struct host *host = arg;
+    host->open_handles--;
+    maybe_finish(host);
+}
+
+void host_close(struct host *host, void (*cb)(void *data), void *data)
+{
+    host->closing = true;
+    host->close_cb = cb;
+    host->close_data = data;
+    host->open_handles++; /* held until everything below is started */
+    if (host->vip != NULL) {
+        if (host->view.vip_held) {
+            vip_release(host);
+        }
+        vip_close(host->vip);
+        host->vip = NULL;
+        host->announcer.data = host;
+        arp_announcer_close(&host->announcer, announcer_closed);
+    }
+    if (host->view.mysql_configured) {
+        uv_timer_stop(&host->probe_timer);
+        uv_close((uv_handle_t *)&host->probe_timer, timer_closed);
+    }
+    if (host->worker != NULL) {
+        host->open_handles++;
+        mysql_worker_close(host->worker, worker_closed, host);
+        host->worker = NULL;
+    }
+    host->open_handles--;
+    maybe_finish(host);
+}
