@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "coord/clock.h"
 #include "coord/daemon.h"
@@ -255,6 +256,102 @@ static void log_proposal(const struct command *cmd)
     }
 }
 
+/* Keep the fencer's deadline in step with the lease: armed with fence_at while this host is
+ * writable; disarmed only once the host has fenced by itself, so a daemon that dies halfway
+ * through fencing still leaves the fencer to finish. */
+static void tell_fencer(struct daemon *daemon, const struct host_target *target)
+{
+    if (daemon->fencer == NULL) {
+        return;
+    }
+    uint64_t epoch = node_record(daemon->node)->writer.epoch;
+    if (target->writable) {
+        if (daemon->fencer_epoch != epoch || daemon->fencer_fence_at_ms != target->fence_at_ms) {
+            fencer_client_arm(daemon->fencer, epoch, target->fence_at_ms);
+            daemon->fencer_epoch = epoch;
+            daemon->fencer_fence_at_ms = target->fence_at_ms;
+        }
+        return;
+    }
+    if (daemon->fencer_epoch == 0) {
+        return;
+    }
+    struct host_view view;
+    host_view(daemon->host, &view);
+    bool mysql_fenced = !view.probed || view.health.mysql != MYSQL_VIEW_UP || view.health.read_only;
+    if (!view.vip_held && mysql_fenced) {
+        fencer_client_disarm(daemon->fencer, daemon->fencer_epoch);
+        daemon->fencer_epoch = 0;
+        daemon->fencer_fence_at_ms = 0;
+    }
+}
+
+static void on_fencer_status(struct fencer_client *client, const struct fencer_client_status *st,
+                             void *data)
+{
+    (void)client;
+    (void)data;
+    if (st->error[0] != '\0') {
+        log_warn("fencer: %s", st->error);
+    } else {
+        log_debug("fencer: %s, state %s", st->connected ? "connected" : "not connected",
+                  fencer_proto_state_name(st->state));
+    }
+}
+
+/* Start this host's fencer (unless one runs) when this node can be the writer: a candidate with
+ * a VIP and MySQL credentials. The program sits next to mmcoordd. */
+static int start_fencer(struct daemon *daemon, char *errmsg, size_t errlen)
+{
+    const struct config *c = &daemon->config;
+    const struct config_node *self = &c->nodes[c->local_index];
+    if (!self->candidate || c->vip[0] == '\0' || c->mysql_credentials_file[0] == '\0') {
+        return 0;
+    }
+    char exe[CONFIG_PATH_SIZE];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        snprintf(errmsg, errlen, "cannot find my own program: %s", strerror(errno));
+        return -errno;
+    }
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    char program[CONFIG_PATH_SIZE + 32];
+    snprintf(program, sizeof program, "%.*s/mmcoord-fencer", (int)(slash - exe), exe);
+    char mysql[CONFIG_ADDRESS_SIZE + 8];
+    snprintf(mysql, sizeof mysql, "%s:%u", self->mysql_host, (unsigned)self->mysql_port);
+    char timeout[16];
+    snprintf(timeout, sizeof timeout, "%u", c->fence_budget_ms * 3 / 4);
+    char log_path[CONFIG_SOCKET_SIZE + 8];
+    snprintf(log_path, sizeof log_path, "%s.log", c->fencer_socket);
+    char *argv[] = {program,
+                    "--socket",
+                    (char *)c->fencer_socket,
+                    "--vip",
+                    (char *)c->vip,
+                    "--interface",
+                    (char *)c->vip_interface,
+                    "--mysql",
+                    mysql,
+                    "--credentials",
+                    (char *)c->mysql_credentials_file,
+                    "--fence-timeout-ms",
+                    timeout,
+                    NULL};
+    pid_t pid = fencer_spawn(c->fencer_socket, argv, log_path, errmsg, errlen);
+    if (pid < 0) {
+        return (int)pid;
+    }
+    if (pid > 0) {
+        log_info("fencer started (pid %ld, socket %s, log %s)", (long)pid, c->fencer_socket,
+                 log_path);
+    } else {
+        log_info("fencer already running on %s", c->fencer_socket);
+    }
+    return fencer_client_start(daemon->loop, c->fencer_socket, 200, on_fencer_status, daemon,
+                               &daemon->fencer, errmsg, errlen);
+}
+
 /* Submit what the coordinator proposes, then make the host match its target. */
 static void run_coordinator(struct daemon *daemon)
 {
@@ -274,6 +371,7 @@ static void run_coordinator(struct daemon *daemon)
     struct host_target target;
     coordinator_target(&daemon->coord, node_record(daemon->node), now, &target);
     host_reconcile(daemon->host, &target, node_record(daemon->node), now);
+    tell_fencer(daemon, &target);
 }
 
 static void on_kick(uv_timer_t *timer)
@@ -452,6 +550,9 @@ static void daemon_stop(struct daemon *daemon)
     if (daemon->host != NULL) {
         host_close(daemon->host, host_closed, daemon);
     }
+    /* The fencer keeps its deadline: a writer that stops still fences at the end of its lease. */
+    fencer_client_close(daemon->fencer);
+    daemon->fencer = NULL;
     uv_close((uv_handle_t *)&daemon->sigint, handle_closed);
     uv_close((uv_handle_t *)&daemon->sigterm, handle_closed);
     if (daemon->control != NULL) {
@@ -624,6 +725,11 @@ int main(int argc, char **argv)
     rv = host_start(&hopts, &daemon.host, errmsg, sizeof errmsg);
     if (rv != 0) {
         log_error("cannot start: %s", errmsg);
+        return 1;
+    }
+    rv = start_fencer(&daemon, errmsg, sizeof errmsg);
+    if (rv != 0) {
+        log_error("cannot start the fencer: %s", errmsg);
         return 1;
     }
     if (daemon.config.mysql_credentials_file[0] == '\0') {

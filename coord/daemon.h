@@ -16,6 +16,7 @@
 #include "coord/config.h"
 #include "coord/control.h"
 #include "coord/coordinator.h"
+#include "coord/fencer_client.h"
 #include "coord/host.h"
 #include "raft/node.h"
 
@@ -28,6 +29,9 @@ struct daemon {
     struct control *control;
     struct coordinator coord; /* what this node decides (pure) */
     struct host *host;        /* what this node does to its host */
+    struct fencer_client *fencer; /* the separate fencer of this host, or NULL */
+    uint64_t fencer_epoch;        /* the epoch last armed (0: disarmed) */
+    uint64_t fencer_fence_at_ms;  /* the deadline last armed */
     struct raft_barrier barrier;
     bool barrier_pending;
     uv_timer_t kick_timer; /* runs the coordinator right after an apply, outside raft's callback */

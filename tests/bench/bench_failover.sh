@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): failover on the lab, N trials per scenario, each on a fresh lab.
-#   tests/bench/bench_failover.sh [TRIALS] [SCENARIO...]     scenarios: mysqld-kill cut-off
+#   tests/bench/bench_failover.sh [TRIALS] [SCENARIO...]   scenarios: mysqld-kill cut-off daemon-kill
 # For each trial: a client writes through the VIP (one insert per connection) and a watcher
 # samples the VIP holders every 20 ms; then the fault. Printed per scenario: the time from the
 # fault to the VIP on the new writer, the client's write pause (last ack before the fault to
@@ -12,7 +12,7 @@ export MMC_BUILD_DIR=${MMC_BUILD_DIR:-$top/build}
 . "$top/tests/lib/netns.sh"
 trials=${1:-5}
 shift || true
-scenarios=${*:-mysqld-kill cut-off}
+scenarios=${*:-mysqld-kill cut-off daemon-kill}
 LAB=$top/jepsen/lab
 base=$(mktemp -d /tmp/mmb-fo.XXXXXX)
 trap '"$LAB" down --dir "$base/lab" > /dev/null 2>&1; rm -rf "$base"' EXIT
@@ -59,6 +59,7 @@ trial() { # scenario -> prints "move_ms pause_ms dual lost"
     t0=$(now_ms)
     case $scenario in
     mysqld-kill) kill -KILL "$(q ".hosts.$writer.mysql_pid")" ;;
+    daemon-kill) kill -KILL "$(q ".hosts.$writer.daemon_pid")" ;;
     cut-off) netns_port_down "$(q .prefix)" "$writer" ;;
     esac
     local t1=""
