@@ -415,6 +415,45 @@ static void sync_leadership(struct daemon *daemon)
     }
 }
 
+static void on_transfer(struct raft_transfer *req)
+{
+    struct daemon *daemon = req->data;
+    daemon->transfer_pending = false;
+}
+
+/* Keep raft leadership off the writer's host: when that host dies, the survivors then only wait
+ * out the lease instead of first electing a leader. The target is a voter that is no candidate
+ * (the replica's host), caught up and in contact. */
+static void keep_leadership_off_writer(struct daemon *daemon)
+{
+    const struct record *record = node_record(daemon->node);
+    uint64_t now = clock_boottime_ms();
+    if (daemon->transfer_pending || !daemon->coord.leader || daemon->stopping ||
+        strcmp(record->writer.node, daemon->config.local_id) != 0 ||
+        now - daemon->last_transfer_ms < 5000) {
+        return;
+    }
+    struct raft *raft = node_raft(daemon->node);
+    for (unsigned i = 0; i < daemon->config.n_nodes; i++) {
+        const struct config_node *n = &daemon->config.nodes[i];
+        struct node_peer_progress progress;
+        node_peer_progress(daemon->node, n->raft_id, &progress);
+        if (n->candidate || !progress.known || !progress.recent_contact ||
+            progress.match_index < raft_last_index(raft)) {
+            continue;
+        }
+        daemon->transfer.data = daemon;
+        daemon->last_transfer_ms = now;
+        if (raft_transfer(raft, &daemon->transfer, n->raft_id, on_transfer) == 0) {
+            daemon->transfer_pending = true;
+            log_info("raft: handing leadership to %s: this host is the writer, and losing it "
+                     "should cost no election",
+                     n->id);
+        }
+        return;
+    }
+}
+
 static bool before_append(void *data, const struct command *cmd)
 {
     struct daemon *daemon = data;
@@ -441,6 +480,7 @@ static void on_watch_timer(uv_timer_t *timer)
     sync_leadership(daemon);
     coordinator_tick(&daemon->coord, node_record(daemon->node), now_times());
     run_coordinator(daemon);
+    keep_leadership_off_writer(daemon);
     struct raft *raft = node_raft(daemon->node);
     int state = raft_state(raft);
     uint64_t leader;

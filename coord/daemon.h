@@ -34,6 +34,9 @@ struct daemon {
     uint64_t fencer_fence_at_ms;  /* the deadline last armed */
     struct raft_barrier barrier;
     bool barrier_pending;
+    struct raft_transfer transfer; /* leadership handed off the writer's host */
+    bool transfer_pending;
+    uint64_t last_transfer_ms;
     uv_timer_t kick_timer; /* runs the coordinator right after an apply, outside raft's callback */
     uv_timer_t report_timer;
     uv_timer_t watch_timer;
