@@ -27,8 +27,8 @@ struct daemon {
     size_t secret_len;
     struct node *node;
     struct control *control;
-    struct coordinator coord; /* what this node decides (pure) */
-    struct host *host;        /* what this node does to its host */
+    struct coordinator coord;     /* what this node decides (pure) */
+    struct host *host;            /* what this node does to its host */
     struct fencer_client *fencer; /* the separate fencer of this host, or NULL */
     uint64_t fencer_epoch;        /* the epoch last armed (0: disarmed) */
     uint64_t fencer_fence_at_ms;  /* the deadline last armed */
