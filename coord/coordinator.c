@@ -74,6 +74,7 @@ void coordinator_set_leader(struct coordinator *c, bool leader, const struct rec
     c->barrier_done = false;
     c->promoting_epoch = 0;
     c->fault_seen_wall_ms = 0;
+    memset(&c->last_decision, 0, sizeof c->last_decision); /* nothing decided in this term yet */
     lease_leader_init(&c->lease_leader, record->writer.epoch);
 }
 
@@ -246,7 +247,8 @@ static void writer_tick(struct coordinator *c, const struct record *record,
     }
     struct host_target target;
     coordinator_target(c, record, now.boot_ms, &target);
-    if (target.writable && !c->opened_reported) {
+    /* Opened means the server answers writable (after any catch-up), not merely allowed to. */
+    if (target.writable && !c->opened_reported && !c->health.read_only) {
         struct command cmd;
         memset(&cmd, 0, sizeof cmd);
         cmd.type = COMMAND_OPENED;

@@ -72,6 +72,7 @@ struct host {
     struct arp_sender sender;
     struct arp_announcer announcer;
     uint64_t vip_until_ms; /* lease end the VIP's lifetime was last set for */
+    bool vip_assumed;      /* held only as far as we know at start: removed quietly */
 
     struct host_view view;
     bool closing;
@@ -393,10 +394,11 @@ static void vip_release(struct host *host)
         host_log(host, LOG_LEVEL_ERROR, "%s", errmsg);
         return;
     }
-    if (host->view.vip_held) {
+    if (host->view.vip_held && !host->vip_assumed) {
         host_log(host, LOG_LEVEL_INFO, "VIP %s removed from %s", host->config->vip,
                  host->config->vip_interface);
     }
+    host->vip_assumed = false;
     host->view.vip_held = false;
     host->vip_until_ms = 0;
 }
@@ -569,6 +571,7 @@ int host_start(const struct host_options *opts, struct host **out, char *errmsg,
         }
         /* Whatever a previous run left: the target decides, starting from "held". */
         host->view.vip_held = true;
+        host->vip_assumed = true;
         host->open_handles++; /* the announcer's timer */
     }
     if (config->mysql_credentials_file[0] != '\0') {
