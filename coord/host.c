@@ -23,6 +23,7 @@
 #define OPEN_RETRY_MS    1000
 #define PEER_PROBE_MS    300   /* asking another server what it holds, before opening */
 #define CATCH_UP_MS      10000 /* applying what the new writer lacks, before opening */
+#define RELAY_GRACE_MS   1000  /* then what servers received but did not apply yet */
 
 enum job_kind { JOB_FENCE, JOB_OPEN, JOB_REPOINT };
 
@@ -224,6 +225,11 @@ static int open_after_catch_up(struct mysql_conn *conn, struct job *job)
     struct gtid_set *mine = holdings_of(&own);
     struct gtid_set *reference = mine != NULL ? gtid_set_new(gtid_set_flavor(mine)) : NULL;
     struct gtid_set *peer_has[CONFIG_MAX_NODES] = {0};
+    /* What some server executed: complete transactions, which must all be applied here. */
+    struct gtid_set *executed_all = NULL;
+    if (mine != NULL && own.executed != NULL) {
+        gtid_set_union(own.executed, own.executed, &executed_all);
+    }
     rv = mine != NULL && reference != NULL ? 0 : -ENOMEM;
     for (unsigned i = 0; rv == 0 && i < job->n_peers; i++) {
         struct mysql_conn *pc = mysql_conn_new(job->peers[i].host, job->peers[i].port, &job->coord);
@@ -233,6 +239,12 @@ static int open_after_catch_up(struct mysql_conn *conn, struct job *job)
         struct mysql_probe_result r = {0};
         if (mysql_probe_run(pc, PEER_PROBE_MS, &r) == 0) {
             peer_has[i] = holdings_of(&r);
+            struct gtid_set *merged_exec = NULL;
+            if (executed_all != NULL && r.executed != NULL &&
+                gtid_set_union(executed_all, r.executed, &merged_exec) == 0) {
+                gtid_set_free(executed_all);
+                executed_all = merged_exec;
+            }
             struct gtid_set *merged = NULL;
             if (peer_has[i] != NULL && gtid_set_union(reference, peer_has[i], &merged) == 0) {
                 gtid_set_free(reference);
@@ -276,16 +288,35 @@ static int open_after_catch_up(struct mysql_conn *conn, struct job *job)
         }
         free(text);
     }
+    if (rv == 0 && executed_all != NULL) {
+        /* Every transaction some reachable server executed is complete: apply them all. */
+        char *text = gtid_set_to_string(executed_all);
+        if (text != NULL && text[0] != '\0') {
+            rv = mysql_wait_gtid(conn, text, CATCH_UP_MS, job->errmsg, sizeof job->errmsg);
+            if (rv == -ETIMEDOUT) {
+                snprintf(job->errmsg, sizeof job->errmsg,
+                         "did not apply %.300s within %d ms: not opening", text, CATCH_UP_MS);
+            }
+        }
+        free(text);
+    }
     if (rv == 0) {
-        /* Apply everything known to exist, the own relay log included. */
+        /* Then what servers received (relay logs, this one's included). A transaction received
+         * whole is applied within moments; one cut off halfway by the fault never will be, and
+         * was never acknowledged (semi-sync acknowledges whole transactions): after a grace
+         * period, open without it and say so. */
         struct gtid_set *need = NULL;
         if (gtid_set_union(reference, mine, &need) == 0) {
             char *text = gtid_set_to_string(need);
             if (text != NULL && text[0] != '\0') {
-                rv = mysql_wait_gtid(conn, text, CATCH_UP_MS, job->errmsg, sizeof job->errmsg);
-                if (rv == -ETIMEDOUT) {
-                    snprintf(job->errmsg, sizeof job->errmsg,
-                             "did not apply %s within %d ms: not opening", text, CATCH_UP_MS);
+                char wait_err[256];
+                if (mysql_wait_gtid(conn, text, RELAY_GRACE_MS, wait_err, sizeof wait_err) ==
+                    -ETIMEDOUT) {
+                    size_t used = strlen(job->info);
+                    snprintf(job->info + used, sizeof job->info - used,
+                             "%sleft %.200s, received somewhere but not applied within %d ms "
+                             "(a transaction cut off by the fault)",
+                             used > 0 ? "; " : "", text, RELAY_GRACE_MS);
                 }
             }
             free(text);
@@ -299,6 +330,7 @@ static int open_after_catch_up(struct mysql_conn *conn, struct job *job)
         gtid_set_free(peer_has[i]);
     }
     gtid_set_free(lacking);
+    gtid_set_free(executed_all);
     gtid_set_free(reference);
     gtid_set_free(mine);
     mysql_probe_result_clear(&own);

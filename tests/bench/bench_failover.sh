@@ -80,6 +80,14 @@ trial() { # scenario -> prints "move_ms pause_ms dual lost"
     for id in $(cut -d' ' -f1 "$base/acked.log"); do
         [ "$(mariadb --no-defaults -uroot -S "$sock" -N -B -e "SELECT COUNT(*) FROM $db.b WHERE id=$id")" = 1 ] || lost=$((lost + 1))
     done
+    if [ -n "${MMC_BENCH_KEEP_SLOW_MS:-}" ] && [ $(( ${t1:-0} - t0 )) -gt "$MMC_BENCH_KEEP_SLOW_MS" ]; then
+        # Keep the daemons' logs of a slow trial for a look (MMC_BENCH_KEEP_SLOW_MS=5000).
+        local keep
+        keep=$(mktemp -d /tmp/mmb-slow.XXXXXX)
+        cp "$lab"/*/mmcoordd.log "$lab"/*/fencer.sock.log "$lab/lab.json" "$keep"/ 2> /dev/null
+        for x in m1 m2 s; do cp "$lab/$x/mmcoordd.log" "$keep/$x.log" 2> /dev/null; done
+        echo "slow trial: logs kept in $keep" >&2
+    fi
     "$LAB" down --dir "$lab" > /dev/null 2>&1
     echo "$(( ${t1:-0} - t0 )) $pause $dual $lost"
 }
