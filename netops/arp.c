@@ -5,6 +5,7 @@
  * recreated or its MAC changed.
  */
 #include "netops/arp.h"
+#include "netops/error.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,21 +20,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static void set_error(char *errmsg, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_error(char *errmsg, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errmsg == NULL || errlen == 0) {
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(errmsg, errlen, fmt, ap);
-    va_end(ap);
-}
-
 struct arp_options arp_options_default(void)
 {
     struct arp_options options = {
@@ -47,20 +33,20 @@ struct arp_options arp_options_default(void)
 int arp_options_check(const struct arp_options *options, char *errmsg, size_t errlen)
 {
     if (options->count < 1 || options->count > ARP_MAX_COUNT) {
-        set_error(errmsg, errlen, "gratuitous ARP count %u is out of range (1..%u)", options->count,
-                  ARP_MAX_COUNT);
+        netops_set_error(errmsg, errlen, "gratuitous ARP count %u is out of range (1..%u)",
+                         options->count, ARP_MAX_COUNT);
         return -EINVAL;
     }
     if (options->interval_ms > ARP_MAX_INTERVAL_MS) {
-        set_error(errmsg, errlen, "gratuitous ARP interval %u ms is out of range (0..%u)",
-                  options->interval_ms, ARP_MAX_INTERVAL_MS);
+        netops_set_error(errmsg, errlen, "gratuitous ARP interval %u ms is out of range (0..%u)",
+                         options->interval_ms, ARP_MAX_INTERVAL_MS);
         return -EINVAL;
     }
     if (options->refresh_ms != 0 &&
         (options->refresh_ms < ARP_MIN_REFRESH_MS || options->refresh_ms > ARP_MAX_REFRESH_MS)) {
-        set_error(errmsg, errlen,
-                  "gratuitous ARP refresh %u ms is out of range (0 for off, or %u..%u)",
-                  options->refresh_ms, ARP_MIN_REFRESH_MS, ARP_MAX_REFRESH_MS);
+        netops_set_error(errmsg, errlen,
+                         "gratuitous ARP refresh %u ms is out of range (0 for off, or %u..%u)",
+                         options->refresh_ms, ARP_MIN_REFRESH_MS, ARP_MAX_REFRESH_MS);
         return -EINVAL;
     }
     return 0;
@@ -104,17 +90,17 @@ int arp_sender_open(struct arp_sender *sender, const char *ifname, char *errmsg,
 {
     sender->fd = -1;
     if (ifname == NULL || ifname[0] == '\0' || strlen(ifname) >= sizeof sender->ifname) {
-        set_error(errmsg, errlen, "gratuitous ARP: bad interface name \"%s\" (1..15 bytes)",
-                  ifname != NULL ? ifname : "");
+        netops_set_error(errmsg, errlen, "gratuitous ARP: bad interface name \"%s\" (1..15 bytes)",
+                         ifname != NULL ? ifname : "");
         return -EINVAL;
     }
     snprintf(sender->ifname, sizeof sender->ifname, "%s", ifname);
     sender->fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (sender->fd < 0) {
         int error = errno;
-        set_error(errmsg, errlen, "gratuitous ARP on %s: cannot open a packet socket: %s%s", ifname,
-                  strerror(error),
-                  error == EPERM ? " (needs CAP_NET_RAW: run mmcoordd as root)" : "");
+        netops_set_error(errmsg, errlen, "gratuitous ARP on %s: cannot open a packet socket: %s%s",
+                         ifname, strerror(error),
+                         error == EPERM ? " (needs CAP_NET_RAW: run mmcoordd as root)" : "");
         return -error;
     }
     return 0;
@@ -133,29 +119,30 @@ int arp_sender_send(struct arp_sender *sender, struct in_addr address, char *err
         snprintf(text, sizeof text, "?");
     }
     if (sender->fd < 0) {
-        set_error(errmsg, errlen, "gratuitous ARP for %s on %s: the socket is not open", text,
-                  sender->ifname);
+        netops_set_error(errmsg, errlen, "gratuitous ARP for %s on %s: the socket is not open",
+                         text, sender->ifname);
         return -EBADF;
     }
     memset(&request, 0, sizeof request);
     snprintf(request.ifr_name, sizeof request.ifr_name, "%s", sender->ifname);
     if (ioctl(sender->fd, SIOCGIFINDEX, &request) < 0) {
         int error = errno;
-        set_error(errmsg, errlen, "gratuitous ARP for %s on %s: %s", text, sender->ifname,
-                  strerror(error));
+        netops_set_error(errmsg, errlen, "gratuitous ARP for %s on %s: %s", text, sender->ifname,
+                         strerror(error));
         return -error;
     }
     ifindex = request.ifr_ifindex;
     if (ioctl(sender->fd, SIOCGIFHWADDR, &request) < 0) {
         int error = errno;
-        set_error(errmsg, errlen, "gratuitous ARP for %s on %s: cannot read the MAC: %s", text,
-                  sender->ifname, strerror(error));
+        netops_set_error(errmsg, errlen, "gratuitous ARP for %s on %s: cannot read the MAC: %s",
+                         text, sender->ifname, strerror(error));
         return -error;
     }
     if (request.ifr_hwaddr.sa_family != ARPHRD_ETHER) {
-        set_error(errmsg, errlen,
-                  "gratuitous ARP for %s on %s: not an Ethernet interface (hardware type %u)", text,
-                  sender->ifname, (unsigned)request.ifr_hwaddr.sa_family);
+        netops_set_error(
+            errmsg, errlen,
+            "gratuitous ARP for %s on %s: not an Ethernet interface (hardware type %u)", text,
+            sender->ifname, (unsigned)request.ifr_hwaddr.sa_family);
         return -EOPNOTSUPP;
     }
     arp_build_announcement(frame, (const uint8_t *)request.ifr_hwaddr.sa_data, address);
@@ -170,13 +157,14 @@ int arp_sender_send(struct arp_sender *sender, struct in_addr address, char *err
                sizeof destination);
     if (n < 0) {
         int error = errno;
-        set_error(errmsg, errlen, "gratuitous ARP for %s on %s: %s", text, sender->ifname,
-                  strerror(error));
+        netops_set_error(errmsg, errlen, "gratuitous ARP for %s on %s: %s", text, sender->ifname,
+                         strerror(error));
         return -error;
     }
     if ((size_t)n != sizeof frame) {
-        set_error(errmsg, errlen, "gratuitous ARP for %s on %s: short send (%zd of %zu bytes)",
-                  text, sender->ifname, n, sizeof frame);
+        netops_set_error(errmsg, errlen,
+                         "gratuitous ARP for %s on %s: short send (%zd of %zu bytes)", text,
+                         sender->ifname, n, sizeof frame);
         return -EIO;
     }
     return 0;
@@ -202,8 +190,8 @@ int arp_announcer_init(uv_loop_t *loop, struct arp_announcer *announcer, struct 
     memset(announcer, 0, sizeof *announcer);
     rv = uv_timer_init(loop, &announcer->timer);
     if (rv != 0) {
-        set_error(errmsg, errlen, "gratuitous ARP on %s: cannot create a timer: %s", sender->ifname,
-                  uv_strerror(rv));
+        netops_set_error(errmsg, errlen, "gratuitous ARP on %s: cannot create a timer: %s",
+                         sender->ifname, uv_strerror(rv));
         return rv;
     }
     announcer->timer.data = announcer;
@@ -275,7 +263,7 @@ int arp_announcer_start(struct arp_announcer *announcer, struct in_addr address,
     announcer->running = true;
     status = send_one(announcer);
     if (status != 0) {
-        set_error(errmsg, errlen, "%s", announcer->errmsg);
+        netops_set_error(errmsg, errlen, "%s", announcer->errmsg);
     }
     if (announcer->running && !uv_is_active((uv_handle_t *)&announcer->timer)) {
         schedule_next(announcer);

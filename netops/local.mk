@@ -4,7 +4,8 @@ noinst_LIBRARIES += netops/libnetops.a
 netops_libnetops_a_SOURCES = \
 	netops/vip.c netops/vip.h \
 	netops/arp.c netops/arp.h \
-	netops/watch.c netops/watch.h
+	netops/watch.c netops/watch.h \
+	netops/error.c netops/error.h
 netops_libnetops_a_CFLAGS = $(AM_CFLAGS) $(NL_CFLAGS) $(UV_CFLAGS)
 
 # Operator and test tool: mmc-vip add|del|has|announce|watch IFACE ADDR/LEN.

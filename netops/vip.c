@@ -4,6 +4,7 @@
  * as done; the presence query is one RTM_GETADDR dump restricted to the interface.
  */
 #include "netops/vip.h"
+#include "netops/error.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,21 +35,6 @@
 struct vip {
     struct nl_sock *socket;
 };
-
-static void set_error(char *errmsg, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_error(char *errmsg, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errmsg == NULL || errlen == 0) {
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(errmsg, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* libnl folds the kernel's errno into its own codes; turn them back into errno values so
  * callers see one kind of error code across mmcoord. */
@@ -115,82 +101,84 @@ int vip_parse_address(const char *text, struct vip_address *out, char *errmsg, s
     uint32_t host_order;
 
     if (text == NULL || text[0] == '\0') {
-        set_error(errmsg, errlen,
-                  "empty VIP: expected an IPv4 address with a prefix length, "
-                  "e.g. 192.168.1.10/32");
+        netops_set_error(errmsg, errlen,
+                         "empty VIP: expected an IPv4 address with a prefix length, "
+                         "e.g. 192.168.1.10/32");
         return -EINVAL;
     }
     if (strchr(text, ':') != NULL) {
-        set_error(errmsg, errlen,
-                  "VIP \"%s\" looks like an IPv6 address: IPv6 VIPs are not supported "
-                  "(mmcoord sends no neighbour advertisements); use an IPv4 address/prefix",
-                  text);
+        netops_set_error(errmsg, errlen,
+                         "VIP \"%s\" looks like an IPv6 address: IPv6 VIPs are not supported "
+                         "(mmcoord sends no neighbour advertisements); use an IPv4 address/prefix",
+                         text);
         return -EAFNOSUPPORT;
     }
     slash = strchr(text, '/');
     if (slash == NULL) {
-        set_error(errmsg, errlen,
-                  "VIP \"%s\" has no prefix length: write it as a.b.c.d/len, e.g. %s/32", text,
-                  text);
+        netops_set_error(errmsg, errlen,
+                         "VIP \"%s\" has no prefix length: write it as a.b.c.d/len, e.g. %s/32",
+                         text, text);
         return -EINVAL;
     }
     host_len = (size_t)(slash - text);
     if (host_len == 0 || host_len >= sizeof host) {
-        set_error(errmsg, errlen, "VIP \"%s\": \"%.*s\" is not an IPv4 address (a.b.c.d)", text,
-                  (int)host_len, text);
+        netops_set_error(errmsg, errlen, "VIP \"%s\": \"%.*s\" is not an IPv4 address (a.b.c.d)",
+                         text, (int)host_len, text);
         return -EINVAL;
     }
     memcpy(host, text, host_len);
     host[host_len] = '\0';
     if (inet_pton(AF_INET, host, &out->address) != 1) {
-        set_error(errmsg, errlen, "VIP \"%s\": \"%s\" is not an IPv4 address (a.b.c.d)", text,
-                  host);
+        netops_set_error(errmsg, errlen, "VIP \"%s\": \"%s\" is not an IPv4 address (a.b.c.d)",
+                         text, host);
         return -EINVAL;
     }
     p = slash + 1;
     if (*p == '\0') {
-        set_error(errmsg, errlen, "VIP \"%s\": empty prefix length after '/' (expected 1..32)",
-                  text);
+        netops_set_error(errmsg, errlen,
+                         "VIP \"%s\": empty prefix length after '/' (expected 1..32)", text);
         return -EINVAL;
     }
     for (; *p != '\0'; p++) {
         if (*p < '0' || *p > '9' || prefix > 32) {
-            set_error(errmsg, errlen, "VIP \"%s\": prefix length \"%s\" is not a number in 1..32",
-                      text, slash + 1);
+            netops_set_error(errmsg, errlen,
+                             "VIP \"%s\": prefix length \"%s\" is not a number in 1..32", text,
+                             slash + 1);
             return -EINVAL;
         }
         prefix = prefix * 10 + (unsigned long)(*p - '0');
     }
     if (prefix < 1 || prefix > 32) {
-        set_error(errmsg, errlen, "VIP \"%s\": prefix length %lu is out of range (1..32)", text,
-                  prefix);
+        netops_set_error(errmsg, errlen, "VIP \"%s\": prefix length %lu is out of range (1..32)",
+                         text, prefix);
         return -EINVAL;
     }
     out->prefix_length = (unsigned)prefix;
 
     host_order = ntohl(out->address.s_addr);
     if (host_order == 0 || (host_order >> 24) == 0) {
-        set_error(errmsg, errlen, "VIP \"%s\": %s is in 0.0.0.0/8, not a host address", text, host);
+        netops_set_error(errmsg, errlen, "VIP \"%s\": %s is in 0.0.0.0/8, not a host address", text,
+                         host);
         return -EINVAL;
     }
     if ((host_order >> 24) == 127) {
-        set_error(errmsg, errlen, "VIP \"%s\": %s is a loopback address", text, host);
+        netops_set_error(errmsg, errlen, "VIP \"%s\": %s is a loopback address", text, host);
         return -EINVAL;
     }
     if ((host_order >> 28) >= 0xE) {
-        set_error(errmsg, errlen,
-                  "VIP \"%s\": %s is a multicast, reserved or broadcast address, not a host "
-                  "address",
-                  text, host);
+        netops_set_error(errmsg, errlen,
+                         "VIP \"%s\": %s is a multicast, reserved or broadcast address, not a host "
+                         "address",
+                         text, host);
         return -EINVAL;
     }
     if (out->prefix_length <= 30) {
         uint32_t host_mask = (uint32_t)0xFFFFFFFFu >> out->prefix_length;
         if ((host_order & host_mask) == 0 || (host_order & host_mask) == host_mask) {
-            set_error(errmsg, errlen,
-                      "VIP \"%s\": %s is the %s address of its /%u subnet, not a host address",
-                      text, host, (host_order & host_mask) == 0 ? "network" : "broadcast",
-                      out->prefix_length);
+            netops_set_error(
+                errmsg, errlen,
+                "VIP \"%s\": %s is the %s address of its /%u subnet, not a host address", text,
+                host, (host_order & host_mask) == 0 ? "network" : "broadcast", out->prefix_length);
             return -EINVAL;
         }
     }
@@ -245,18 +233,19 @@ int vip_open(struct vip **out, char *errmsg, size_t errlen)
 
     vip = calloc(1, sizeof *vip);
     if (vip == NULL) {
-        set_error(errmsg, errlen, "vip: out of memory");
+        netops_set_error(errmsg, errlen, "vip: out of memory");
         return -ENOMEM;
     }
     vip->socket = nl_socket_alloc();
     if (vip->socket == NULL) {
         free(vip);
-        set_error(errmsg, errlen, "vip: out of memory allocating a netlink socket");
+        netops_set_error(errmsg, errlen, "vip: out of memory allocating a netlink socket");
         return -ENOMEM;
     }
     rv = nl_connect(vip->socket, NETLINK_ROUTE);
     if (rv < 0) {
-        set_error(errmsg, errlen, "vip: cannot open a netlink route socket: %s", nl_geterror(rv));
+        netops_set_error(errmsg, errlen, "vip: cannot open a netlink route socket: %s",
+                         nl_geterror(rv));
         nl_socket_free(vip->socket);
         free(vip);
         return errno_from_nl(rv);
@@ -284,17 +273,18 @@ static int resolve_interface(const char *ifname, const char *action, const char 
     unsigned index;
 
     if (ifname == NULL || ifname[0] == '\0' || strlen(ifname) >= IF_NAMESIZE) {
-        set_error(errmsg, errlen, "cannot %s VIP %s: bad interface name \"%s\" (1..15 bytes)",
-                  action, address_text, ifname != NULL ? ifname : "");
+        netops_set_error(errmsg, errlen,
+                         "cannot %s VIP %s: bad interface name \"%s\" (1..15 bytes)", action,
+                         address_text, ifname != NULL ? ifname : "");
         return -EINVAL;
     }
     index = if_nametoindex(ifname);
     if (index == 0) {
         int error = errno;
-        set_error(errmsg, errlen, "cannot %s VIP %s on %s: %s%s", action, address_text, ifname,
-                  strerror(error),
-                  error == ENODEV ? " (no such interface here; check [cluster] vip_interface)"
-                                  : "");
+        netops_set_error(
+            errmsg, errlen, "cannot %s VIP %s on %s: %s%s", action, address_text, ifname,
+            strerror(error),
+            error == ENODEV ? " (no such interface here; check [cluster] vip_interface)" : "");
         return -error;
     }
     return (int)index;
@@ -343,19 +333,21 @@ int vip_add(struct vip *vip, const char *ifname, const struct vip_address *addre
         return ifindex;
     }
     if (lifetime_s == UINT32_MAX) {
-        set_error(errmsg, errlen,
-                  "cannot add VIP %s on %s: lifetime %u s is too long (at most %u; 0 means "
-                  "forever)",
-                  text, ifname, lifetime_s, UINT32_MAX - 1);
+        netops_set_error(errmsg, errlen,
+                         "cannot add VIP %s on %s: lifetime %u s is too long (at most %u; 0 means "
+                         "forever)",
+                         text, ifname, lifetime_s, UINT32_MAX - 1);
         return -EINVAL;
     }
     if (vip_label(ifname, label, sizeof label) != 0) {
-        set_error(errmsg, errlen, "cannot add VIP %s on %s: cannot make a label", text, ifname);
+        netops_set_error(errmsg, errlen, "cannot add VIP %s on %s: cannot make a label", text,
+                         ifname);
         return -EINVAL;
     }
     rv = build_request(ifindex, address, &request);
     if (rv < 0) {
-        set_error(errmsg, errlen, "cannot add VIP %s on %s: %s", text, ifname, nl_geterror(rv));
+        netops_set_error(errmsg, errlen, "cannot add VIP %s on %s: %s", text, ifname,
+                         nl_geterror(rv));
         return errno_from_nl(rv);
     }
     rv = rtnl_addr_set_label(request, label);
@@ -369,8 +361,8 @@ int vip_add(struct vip *vip, const char *ifname, const struct vip_address *addre
     rtnl_addr_put(request);
     if (rv < 0) {
         int error = errno_from_nl(rv);
-        set_error(errmsg, errlen, "cannot add VIP %s on %s: %s%s", text, ifname, nl_geterror(rv),
-                  hint_for(error));
+        netops_set_error(errmsg, errlen, "cannot add VIP %s on %s: %s%s", text, ifname,
+                         nl_geterror(rv), hint_for(error));
         return error;
     }
     return 0;
@@ -401,8 +393,8 @@ int vip_del(struct vip *vip, const char *ifname, const struct vip_address *addre
     }
     if (rv < 0) {
         int error = errno_from_nl(rv);
-        set_error(errmsg, errlen, "cannot remove VIP %s from %s: %s%s", text, ifname,
-                  nl_geterror(rv), hint_for(error));
+        netops_set_error(errmsg, errlen, "cannot remove VIP %s from %s: %s%s", text, ifname,
+                         nl_geterror(rv), hint_for(error));
         return error;
     }
     return 0;
@@ -468,7 +460,8 @@ int vip_has(struct vip *vip, const char *ifname, const struct vip_address *addre
     callbacks = nl_cb_clone(socket_callbacks);
     nl_cb_put(socket_callbacks);
     if (callbacks == NULL) {
-        set_error(errmsg, errlen, "cannot look up VIP %s on %s: out of memory", text, ifname);
+        netops_set_error(errmsg, errlen, "cannot look up VIP %s on %s: out of memory", text,
+                         ifname);
         return -ENOMEM;
     }
     nl_cb_set(callbacks, NL_CB_VALID, NL_CB_CUSTOM, has_visit, &query);
@@ -479,8 +472,8 @@ int vip_has(struct vip *vip, const char *ifname, const struct vip_address *addre
     nl_cb_put(callbacks);
     if (rv < 0) {
         int error = errno_from_nl(rv);
-        set_error(errmsg, errlen, "cannot look up VIP %s on %s: %s%s", text, ifname,
-                  nl_geterror(rv), hint_for(error));
+        netops_set_error(errmsg, errlen, "cannot look up VIP %s on %s: %s%s", text, ifname,
+                         nl_geterror(rv), hint_for(error));
         return error;
     }
     return query.found ? 1 : 0;

@@ -3,6 +3,7 @@
  * plain non-blocking AF_NETLINK socket; libnl parses the attributes of each message.
  */
 #include "netops/watch.h"
+#include "netops/error.h"
 
 #include <errno.h>
 #include <net/if.h>
@@ -42,21 +43,6 @@ struct watch {
     uint8_t buffer[WATCH_BUFFER_SIZE];
 };
 
-static void set_error(char *errmsg, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_error(char *errmsg, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errmsg == NULL || errlen == 0) {
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(errmsg, errlen, fmt, ap);
-    va_end(ap);
-}
-
 const char *watch_event_name(enum watch_event_kind kind)
 {
     switch (kind) {
@@ -84,13 +70,13 @@ int watch_open(struct watch **out, const char *ifname, const struct vip_address 
     size_t i;
 
     if (ifname == NULL || ifname[0] == '\0' || strlen(ifname) >= IFNAMSIZ) {
-        set_error(errmsg, errlen, "watch: bad interface name \"%s\" (1..15 bytes)",
-                  ifname != NULL ? ifname : "");
+        netops_set_error(errmsg, errlen, "watch: bad interface name \"%s\" (1..15 bytes)",
+                         ifname != NULL ? ifname : "");
         return -EINVAL;
     }
     watch = calloc(1, sizeof *watch);
     if (watch == NULL) {
-        set_error(errmsg, errlen, "watch on %s: out of memory", ifname);
+        netops_set_error(errmsg, errlen, "watch on %s: out of memory", ifname);
         return -ENOMEM;
     }
     snprintf(watch->ifname, sizeof watch->ifname, "%s", ifname);
@@ -104,8 +90,8 @@ int watch_open(struct watch **out, const char *ifname, const struct vip_address 
     watch->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
     if (watch->fd < 0) {
         int error = errno;
-        set_error(errmsg, errlen, "watch on %s: cannot open a netlink socket: %s", ifname,
-                  strerror(error));
+        netops_set_error(errmsg, errlen, "watch on %s: cannot open a netlink socket: %s", ifname,
+                         strerror(error));
         free(watch);
         return -error;
     }
@@ -116,8 +102,8 @@ int watch_open(struct watch **out, const char *ifname, const struct vip_address 
     local.nl_family = AF_NETLINK;
     if (bind(watch->fd, (struct sockaddr *)&local, sizeof local) < 0) {
         int error = errno;
-        set_error(errmsg, errlen, "watch on %s: cannot bind the netlink socket: %s", ifname,
-                  strerror(error));
+        netops_set_error(errmsg, errlen, "watch on %s: cannot bind the netlink socket: %s", ifname,
+                         strerror(error));
         watch_close(watch);
         return -error;
     }
@@ -125,8 +111,9 @@ int watch_open(struct watch **out, const char *ifname, const struct vip_address 
         if (setsockopt(watch->fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &groups[i],
                        sizeof groups[i]) < 0) {
             int error = errno;
-            set_error(errmsg, errlen, "watch on %s: cannot subscribe to netlink group %d: %s",
-                      ifname, groups[i], strerror(error));
+            netops_set_error(errmsg, errlen,
+                             "watch on %s: cannot subscribe to netlink group %d: %s", ifname,
+                             groups[i], strerror(error));
             watch_close(watch);
             return -error;
         }
@@ -261,8 +248,8 @@ int watch_dispatch(struct watch *watch, char *errmsg, size_t errlen)
                 continue;
             }
             int error = errno;
-            set_error(errmsg, errlen, "watch on %s: reading netlink notifications: %s",
-                      watch->ifname, strerror(error));
+            netops_set_error(errmsg, errlen, "watch on %s: reading netlink notifications: %s",
+                             watch->ifname, strerror(error));
             return -error;
         }
         if (sender_len != sizeof sender || sender.nl_pid != 0) {
