@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Automatic failover on the lab, end to end: a client writes through the VIP all the time and
+# Automatic failover on the lab, end to end (then, second fault, the new writer's daemon is
+# SIGKILLed and its fencer must fence it): a client writes through the VIP all the time and
 # independent watchers sample which host holds the VIP; the writer's mysqld is SIGKILLed. The
 # VIP must move to the other master, writes must resume there, no two hosts may ever hold the
 # VIP, no acknowledged write may be missing (semi-sync), and after the old writer's mysqld is
@@ -126,5 +127,48 @@ ctl=$(q ".hosts.s.control_socket")
 "$top_builddir/coord/mmctl" --socket "$ctl" history --json |
     jq -e --arg o "$old" --arg n "$other" '.epochs[-1] | .old_writer == $o and .new_writer == $n and (.reason | test("released"))' > /dev/null ||
     fail "history does not record the failover with its reason"
+
+# Second fault: the new writer's mmcoordd is SIGKILLed. Its fencer must fence it at the lease
+# deadline, and the leader must promote the other master only after the lease: never two
+# holders, nothing acknowledged lost, the killed daemon's server left read_only.
+echo "--- kill -9 of $other's mmcoordd"
+(
+    while :; do
+        h=""
+        for x in m1 m2 s; do
+            ip -n "$(q ".hosts.$x.namespace")" -4 -o addr show 2> /dev/null | grep -qF " $vip/" && h="$h$x,"
+        done
+        echo "$(now_ms) $h"
+        sleep 0.02
+    done
+) > "$dir/vip2.log" &
+pids+=($!)
+(
+    i=100000
+    while :; do
+        i=$((i + 1))
+        if client "INSERT INTO fo VALUES ($i, $(now_ms))" 2> /dev/null; then echo "$i"; fi
+    done
+) > "$dir/acked2.log" &
+pids+=($!)
+sleep 1
+t_kill=$(now_ms)
+kill -KILL "$(cat "$dir/lab/$other/mmcoordd.pid")"
+back() { tail -n 1 "$dir/vip2.log" | grep -q " $old,\$"; }
+for _ in $(seq 300); do back && break; sleep 0.05; done
+back || fail "the VIP did not move back to $old within 15 s of killing $other's daemon"
+t_back=$(now_ms)
+sleep 1
+for p in "${pids[@]}"; do kill "$p" 2> /dev/null; wait "$p" 2> /dev/null; done
+pids=()
+echo "figures: VIP on $old $((t_back - t_kill)) ms after $other's daemon was killed"
+two=$(grep -c ',.*,' "$dir/vip2.log")
+[ "$two" = 0 ] || fail "$two samples show two VIP holders after the daemon kill"
+[ "$(sql_root "$other" "SELECT @@GLOBAL.read_only")" = 1 ] || fail "$other is still writable: its fencer did not fence it"
+grep -q "fence:.*read_only=ON" "$dir/lab/$other/fencer.sock.log" || fail "no fencing in $other's fencer log"
+missing=$(while read -r id; do
+    [ "$(sql_root "$old" "SELECT COUNT(*) FROM $(q .client.database).fo WHERE id=$id")" = 1 ] || echo "$id"
+done < "$dir/acked2.log" | head -n 5)
+[ -z "$missing" ] || fail "acknowledged writes missing on $old after the daemon kill: $missing"
 failed=0
 echo PASS
