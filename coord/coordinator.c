@@ -59,6 +59,7 @@ static void sync_writer(struct coordinator *c, const struct record *record)
     }
     if (c->writer_epoch != w->epoch) {
         lease_writer_init(&c->lease_writer, w->epoch);
+        c->lease_writer.next_nonce = c->opts.nonce_base | 1;
         c->writer_epoch = w->epoch;
         c->last_renew_ms = 0;
         c->released = false;

@@ -59,6 +59,10 @@ struct coordinator_options {
     uint64_t health_stale_ms;    /* a node whose HEALTH is older than this is not eligible */
     bool allow_loss;             /* decide.h: promote even when transactions would be lost */
     enum coordinator_rule rule;  /* tests only; zero is the correct rule */
+    /* First RENEW nonce of this run: random per daemon start, so that a RENEW sent before a
+     * restart and applied after it can never match one of this run's (whose send time would
+     * then be credited to it, extending the lease past what the leader accounted for). */
+    uint64_t nonce_base;
 };
 
 /* The local clocks of one event. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "coord/clock.h"
@@ -629,6 +630,9 @@ static void coordinator_options_from_config(const struct config *c, struct coord
      * probe's time make it stale. */
     o->health_stale_ms = 2 * (uint64_t)c->report_interval_ms + c->probe_timeout_ms;
     o->allow_loss = c->promote_with_loss;
+    if (getrandom(&o->nonce_base, sizeof o->nonce_base, 0) != (ssize_t)sizeof o->nonce_base) {
+        o->nonce_base = clock_wall_ms() << 20 ^ (uint64_t)getpid();
+    }
 }
 
 static void usage(FILE *out)

@@ -242,6 +242,37 @@ START_TEST(the_leader_waits_out_the_lease_of_a_silent_writer)
 }
 END_TEST
 
+START_TEST(a_renew_sent_before_a_restart_extends_nothing)
+{
+    all_healthy(1);
+    struct command set = {.type = COMMAND_SET_WRITER};
+    set.set_writer.epoch = 1;
+    strcpy(set.set_writer.node_id, "m1");
+    apply(&set, 1);
+    coordinator_tick(&m1, &record, at(10));
+    struct command old_renew;
+    ck_assert_int_eq(drain(&m1, COMMAND_RENEW, &old_renew), 1);
+    /* m1's daemon restarts (a new run draws a new nonce base) before that RENEW applies. */
+    struct coordinator_options o = options("m1");
+    o.nonce_base = 0x5eed000000000000ULL;
+    coordinator_init(&m1, &o);
+    struct command_health h = up_health();
+    coordinator_local_health(&m1, &h, at(20));
+    coordinator_tick(&m1, &record, at(30));
+    struct command new_renew;
+    ck_assert_int_eq(drain(&m1, COMMAND_RENEW, &new_renew), 1);
+    ck_assert_uint_ne(new_renew.renew.nonce, old_renew.renew.nonce);
+    apply(&old_renew, 40);
+    struct host_target t;
+    coordinator_target(&m1, &record, 40, &t);
+    ck_assert(!t.writable); /* the old run's RENEW is not credited with this run's send time */
+    apply(&new_renew, 50);
+    coordinator_target(&m1, &record, 60, &t);
+    ck_assert(t.writable);
+    ck_assert_uint_eq(t.lease_until_ms, 1030);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("coordinator");
@@ -252,6 +283,7 @@ int main(void)
     tcase_add_test(tc, the_writer_renews_every_quarter_lease);
     tcase_add_test(tc, a_writer_whose_mysqld_is_down_releases_and_fences);
     tcase_add_test(tc, the_leader_waits_out_the_lease_of_a_silent_writer);
+    tcase_add_test(tc, a_renew_sent_before_a_restart_extends_nothing);
     suite_add_tcase(suite, tc);
     SRunner *sr = srunner_create(suite);
     srunner_run_all(sr, CK_NORMAL);
