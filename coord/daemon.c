@@ -279,7 +279,11 @@ static void tell_fencer(struct daemon *daemon, const struct host_target *target)
     }
     struct host_view view;
     host_view(daemon->host, &view);
-    bool mysql_fenced = !view.probed || view.health.mysql != MYSQL_VIEW_UP || view.health.read_only;
+    /* Fenced means seen fenced: read_only read back ON, or nothing listening any more. A
+     * server that does not answer may still be writable: the fencer keeps its deadline. */
+    bool mysql_fenced =
+        view.probed && (view.health.mysql == MYSQL_VIEW_DOWN ||
+                        (view.health.mysql == MYSQL_VIEW_UP && view.health.read_only));
     if (!view.vip_held && mysql_fenced) {
         fencer_client_disarm(daemon->fencer, daemon->fencer_epoch);
         daemon->fencer_epoch = 0;
@@ -388,31 +392,58 @@ static void kick(struct daemon *daemon)
     }
 }
 
+struct barrier_req {
+    struct raft_barrier req;
+    struct daemon *daemon;
+    uint64_t term; /* the leadership term it was issued in */
+};
+
 static void on_barrier(struct raft_barrier *req, int status)
 {
-    struct daemon *daemon = req->data;
-    daemon->barrier_pending = false;
-    if (status == 0 && !daemon->stopping) {
+    struct barrier_req *b = req->data;
+    struct daemon *daemon = b->daemon;
+    /* Only the barrier of the term we lead now counts: one from an earlier term says nothing
+     * about the RENEWs appended since. */
+    if (status == 0 && !daemon->stopping && daemon->coord.leader &&
+        b->term == daemon->leader_term) {
         coordinator_barrier_applied(&daemon->coord, now_times());
-        log_info("raft: barrier applied, this leader may now decide about the writer");
+        log_info("raft: barrier applied in term %llu, this leader may now decide about the writer",
+                 (unsigned long long)b->term);
         kick(daemon);
     }
+    free(b);
 }
 
-/* Keep the coordinator's idea of leadership in step with raft's. */
+/* Keep the coordinator's idea of leadership in step with raft's, term by term: a node that
+ * lost leadership and won it back in between two looks starts over (new lease tracking, new
+ * barrier), as if it had seen the loss. */
 static void sync_leadership(struct daemon *daemon)
 {
     struct raft *raft = node_raft(daemon->node);
     bool leader = raft_state(raft) == RAFT_LEADER;
-    if (leader == daemon->coord.leader) {
+    uint64_t term = raft->current_term;
+    if (leader == daemon->coord.leader && (!leader || term == daemon->leader_term)) {
         return;
     }
-    coordinator_set_leader(&daemon->coord, leader, node_record(daemon->node), now_times());
-    if (leader && !daemon->barrier_pending) {
-        daemon->barrier.data = daemon;
-        if (raft_barrier(raft, &daemon->barrier, on_barrier) == 0) {
-            daemon->barrier_pending = true;
-        }
+    if (daemon->coord.leader) {
+        coordinator_set_leader(&daemon->coord, false, node_record(daemon->node), now_times());
+    }
+    if (!leader) {
+        return;
+    }
+    coordinator_set_leader(&daemon->coord, true, node_record(daemon->node), now_times());
+    daemon->leader_term = term;
+    struct barrier_req *b = malloc(sizeof *b);
+    if (b == NULL) {
+        return;
+    }
+    b->daemon = daemon;
+    b->term = term;
+    b->req.data = b;
+    if (raft_barrier(raft, &b->req, on_barrier) != 0) {
+        free(b);
+        /* Not leader any more, or busy: the next look tries again. */
+        coordinator_set_leader(&daemon->coord, false, node_record(daemon->node), now_times());
     }
 }
 
@@ -458,6 +489,7 @@ static void keep_leadership_off_writer(struct daemon *daemon)
 static bool before_append(void *data, const struct command *cmd)
 {
     struct daemon *daemon = data;
+    sync_leadership(daemon); /* a new term first resets the lease tracking */
     return coordinator_before_append(&daemon->coord, cmd, now_times());
 }
 

@@ -27,13 +27,12 @@ struct daemon {
     size_t secret_len;
     struct node *node;
     struct control *control;
-    struct coordinator coord;     /* what this node decides (pure) */
-    struct host *host;            /* what this node does to its host */
-    struct fencer_client *fencer; /* the separate fencer of this host, or NULL */
-    uint64_t fencer_epoch;        /* the epoch last armed (0: disarmed) */
-    uint64_t fencer_fence_at_ms;  /* the deadline last armed */
-    struct raft_barrier barrier;
-    bool barrier_pending;
+    struct coordinator coord;      /* what this node decides (pure) */
+    struct host *host;             /* what this node does to its host */
+    struct fencer_client *fencer;  /* the separate fencer of this host, or NULL */
+    uint64_t fencer_epoch;         /* the epoch last armed (0: disarmed) */
+    uint64_t fencer_fence_at_ms;   /* the deadline last armed */
+    uint64_t leader_term;          /* the raft term in which the coordinator was last made leader */
     struct raft_transfer transfer; /* leadership handed off the writer's host */
     bool transfer_pending;
     uint64_t last_transfer_ms;

@@ -2,12 +2,14 @@
  * The host's hands: probes, VIP and ARP, fencing and repointing; see host.h.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord/clock.h"
 #include "coord/host.h"
 #include "mysql/credentials.h"
 #include "mysql/gtid.h"
@@ -44,6 +46,9 @@ struct job {
     unsigned n_peers;
     struct mysql_credentials coord;
     bool allow_loss;
+    /* The loop keeps the lease's fence time here (0 once this host must not be writable); the
+     * open job reads it last thing before read_only goes off. */
+    _Atomic uint64_t *fence_at_ms;
     int status;
     bool read_only; /* after a fence: read back */
     unsigned killed;
@@ -67,6 +72,8 @@ struct host {
     struct mysql_credentials repl;
     struct mysql_credentials coord; /* to ask the other servers before opening */
     uint64_t last_open_ms;
+    _Atomic uint64_t fence_at_ms; /* see struct job */
+    uint64_t last_fence_try_ms;
 
     struct vip *vip; /* NULL without a VIP */
     struct vip_address vip_address;
@@ -323,6 +330,14 @@ static int open_after_catch_up(struct mysql_conn *conn, struct job *job)
             gtid_set_free(need);
         }
     }
+    /* The catch-up may have taken long: open only if the lease still allows it now (the loop
+     * zeroes the fence time as soon as the target is no longer writable). Opening just before
+     * the fence time is safe: the loop and the armed fencer fence at that time anyway. */
+    if (rv == 0 && clock_boottime_ms() >= atomic_load(job->fence_at_ms)) {
+        snprintf(job->errmsg, sizeof job->errmsg,
+                 "the lease no longer covers opening (caught up, will retry)");
+        rv = -ETIME;
+    }
     if (rv == 0) {
         rv = mysql_unfence(conn, JOB_TIMEOUT_MS, job->errmsg, sizeof job->errmsg);
     }
@@ -409,6 +424,8 @@ static void submit_job(struct host *host, struct job *job)
 {
     job->host = host;
     if (mysql_worker_submit(host->worker, job_run, job_done, job) != 0) {
+        mysql_credentials_wipe(&job->repl);
+        mysql_credentials_wipe(&job->coord);
         free(job);
         return;
     }
@@ -477,6 +494,7 @@ void host_reconcile(struct host *host, const struct host_target *target,
     }
     const struct command_health *h = &host->view.health;
     bool mysql_up = host->view.probed && h->mysql == MYSQL_VIEW_UP;
+    atomic_store(&host->fence_at_ms, target->writable ? target->fence_at_ms : 0);
     if (host->vip != NULL) {
         if (!target->writable) {
             if (host->view.vip_held) {
@@ -486,7 +504,21 @@ void host_reconcile(struct host *host, const struct host_target *target,
             vip_hold(host, target, now_ms);
         }
     }
-    if (host->worker == NULL || host->job_running || !mysql_up) {
+    if (host->worker == NULL || host->job_running) {
+        return;
+    }
+    if (!mysql_up) {
+        /* A server that does not answer may still take writes from its open connections: keep
+         * trying to fence it (bounded jobs, once a second) unless it refused the connection. */
+        if (!target->writable && host->view.probed && h->mysql != MYSQL_VIEW_DOWN &&
+            now_ms - host->last_fence_try_ms >= OPEN_RETRY_MS) {
+            struct job *job = calloc(1, sizeof *job);
+            if (job != NULL) {
+                job->kind = JOB_FENCE;
+                host->last_fence_try_ms = now_ms;
+                submit_job(host, job);
+            }
+        }
         return;
     }
     if (target->writable && h->read_only) {
@@ -498,6 +530,7 @@ void host_reconcile(struct host *host, const struct host_target *target,
             return;
         }
         job->kind = JOB_OPEN;
+        job->fence_at_ms = &host->fence_at_ms;
         job->repl = host->repl;
         job->coord = host->coord;
         job->allow_loss = host->config->promote_with_loss;
@@ -549,6 +582,10 @@ void host_reconcile(struct host *host, const struct host_target *target,
 
 void host_view(const struct host *host, struct host_view *out)
 {
+    if (host == NULL) { /* closed at shutdown */
+        memset(out, 0, sizeof *out);
+        return;
+    }
     *out = host->view;
 }
 

@@ -61,7 +61,7 @@ int host_start(const struct host_options *opts, struct host **out, char *errmsg,
 void host_reconcile(struct host *host, const struct host_target *target,
                     const struct record *record, uint64_t now_ms);
 
-/* What the host looks like now. */
+/* What the host looks like now (all zero for NULL: a host already closed). */
 void host_view(const struct host *host, struct host_view *out);
 
 /* Stop the probes and the worker, close the handles; the VIP is removed when held (a daemon

@@ -172,6 +172,12 @@ static void inbound_frame(struct inbound *in, const uint8_t *bytes, size_t len)
                    command_type_name(cmd.type));
         return;
     }
+    if (cmd.type == COMMAND_SET_WRITER) {
+        /* Only the leader decides the writer: a follower never has one to forward. */
+        node_event(node, LOG_LEVEL_WARN, "forward channel from %s: refused a set_writer",
+                   config_find_raft_id(node->config, in->from)->id);
+        return;
+    }
     if (node->before_append != NULL && !node->before_append(node->data, &cmd)) {
         node_event(node, LOG_LEVEL_DEBUG, "refused a forwarded %s", command_type_name(cmd.type));
         return;
