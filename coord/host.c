@@ -25,7 +25,7 @@
 #define OPEN_RETRY_MS    1000
 #define PEER_PROBE_MS    300   /* asking another server what it holds, before opening */
 #define CATCH_UP_MS      10000 /* applying what the new writer lacks, before opening */
-#define RELAY_GRACE_MS   1000  /* then what servers received but did not apply yet */
+#define RELAY_GRACE_MS   1000  /* a slice of waiting for what servers received, not applied */
 
 enum job_kind { JOB_FENCE, JOB_OPEN, JOB_REPOINT };
 
@@ -213,6 +213,41 @@ static struct gtid_set *holdings_of(const struct mysql_probe_result *r)
     return all;
 }
 
+/* The executed sets of this server and of every reachable peer, as one text (to see whether
+ * anyone is still applying). malloc'd; NULL when this server cannot be read. */
+static char *everyone_executed(struct mysql_conn *conn, struct job *job)
+{
+    char *own = NULL;
+    char err[256];
+    if (mysql_executed_gtid(conn, JOB_TIMEOUT_MS, &own, err, sizeof err) != 0) {
+        return NULL;
+    }
+    size_t len = strlen(own) + 2;
+    char *all = malloc(len);
+    if (all == NULL) {
+        free(own);
+        return NULL;
+    }
+    snprintf(all, len, "%s;", own);
+    free(own);
+    for (unsigned i = 0; i < job->n_peers; i++) {
+        struct mysql_conn *pc = mysql_conn_new(job->peers[i].host, job->peers[i].port, &job->coord);
+        char *theirs = NULL;
+        if (pc != NULL && mysql_executed_gtid(pc, PEER_PROBE_MS, &theirs, err, sizeof err) == 0) {
+            size_t more = strlen(all) + strlen(theirs) + 2;
+            char *bigger = realloc(all, more);
+            if (bigger != NULL) {
+                all = bigger;
+                strcat(all, theirs);
+                strcat(all, ";");
+            }
+        }
+        free(theirs);
+        mysql_conn_free(pc);
+    }
+    return all;
+}
+
 /*
  * Open as the new writer without losing what the old one acknowledged (DESIGN-NOTES, "Promotion
  * without loss"): ask every other reachable server what it holds, and when one holds
@@ -308,24 +343,36 @@ static int open_after_catch_up(struct mysql_conn *conn, struct job *job)
         free(text);
     }
     if (rv == 0) {
-        /* Then what servers received (relay logs, this one's included). A transaction received
-         * whole is applied within moments; one cut off halfway by the fault never will be, and
-         * was never acknowledged (semi-sync acknowledges whole transactions): after a grace
-         * period, open without it and say so. */
+        /* Then what servers received (relay logs, this one's included): semi-sync acknowledges
+         * a transaction once a replica received it, so these may be acknowledged writes still
+         * being applied. Wait while anyone is still applying (some executed set grows); a
+         * transaction cut off halfway by the fault never applies and was never acknowledged:
+         * when nothing moves any more for a whole slice, open without it and say so. */
         struct gtid_set *need = NULL;
         if (gtid_set_union(reference, mine, &need) == 0) {
             char *text = gtid_set_to_string(need);
-            if (text != NULL && text[0] != '\0') {
+            char *progress = everyone_executed(conn, job);
+            uint64_t until = clock_boottime_ms() + CATCH_UP_MS;
+            while (text != NULL && text[0] != '\0') {
                 char wait_err[256];
-                if (mysql_wait_gtid(conn, text, RELAY_GRACE_MS, wait_err, sizeof wait_err) ==
+                if (mysql_wait_gtid(conn, text, RELAY_GRACE_MS, wait_err, sizeof wait_err) !=
                     -ETIMEDOUT) {
+                    break;
+                }
+                char *now = everyone_executed(conn, job);
+                bool moved = now == NULL || progress == NULL || strcmp(now, progress) != 0;
+                free(progress);
+                progress = now;
+                if (!moved || clock_boottime_ms() >= until) {
                     size_t used = strlen(job->info);
                     snprintf(job->info + used, sizeof job->info - used,
-                             "%sleft %.200s, received somewhere but not applied within %d ms "
+                             "%sleft %.200s: received somewhere but no longer being applied "
                              "(a transaction cut off by the fault)",
-                             used > 0 ? "; " : "", text, RELAY_GRACE_MS);
+                             used > 0 ? "; " : "", text);
+                    break;
                 }
             }
+            free(progress);
             free(text);
             gtid_set_free(need);
         }

@@ -10,6 +10,9 @@
 #include "mysql/gtid.h"
 #include "mysql/probe.h"
 
+/* How long a repoint lets the SQL thread apply what was received before the source changes. */
+#define REPOINT_DRAIN_MS 3000
+
 static int replica_status(struct mysql_conn *conn, uint64_t deadline,
                           struct mysql_replica_status *status, char *errmsg, size_t errlen)
 {
@@ -69,11 +72,28 @@ int mysql_repoint(struct mysql_conn *conn, const struct mysql_source *source, un
     }
     bool already = points_at(&st, source);
     bool running = st.io_state != MYSQL_IO_STOPPED && st.sql_running;
+    bool configured = st.configured;
     mysql_replica_status_clear(&st);
     if (already && running) {
         return 0;
     }
     *changed = true;
+    if (!already && configured) {
+        /* CHANGE MASTER/SOURCE TO a new source deletes the relay logs: whatever the server
+         * received and did not apply yet (acknowledged by semi-sync, maybe held nowhere else)
+         * would be lost. Stop receiving, let the SQL thread apply what is there, then change.
+         * A transaction cut off halfway never applies: the drain is bounded. */
+        char stop_io[64];
+        snprintf(stop_io, sizeof stop_io, "%s IO_THREAD", mysql_dialect_stop_replica(d));
+        if (mysql_conn_query(conn, stop_io, deadline, NULL, detail, sizeof(detail)) == 0 &&
+            replica_status(conn, deadline, &st, detail, sizeof(detail)) == 0) {
+            if (st.sql_running && st.received_gtid != NULL && st.received_gtid[0] != '\0') {
+                mysql_wait_gtid(conn, st.received_gtid, REPOINT_DRAIN_MS, detail, sizeof(detail));
+                deadline = clock_boottime_ms() + timeout_ms;
+            }
+            mysql_replica_status_clear(&st);
+        }
+    }
     rc = mysql_conn_query(conn, mysql_dialect_stop_replica(d), deadline, NULL, detail,
                           sizeof(detail));
     if (rc == 0 && !already) {

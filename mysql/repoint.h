@@ -24,10 +24,13 @@
 #include "mysql/dialect.h"
 
 /* Point @conn's server at @source within @timeout_ms: STOP, CHANGE ... TO, START, then read the
- * replica status back. *@changed (may be NULL) says whether anything had to change. Returns 0
- * when the status reads back the new source with GTID positioning and the SQL thread running
- * (the IO thread may still be connecting); -EIO when it does not (errmsg quotes the replica's
- * last errors); the errors of mysql_conn_query(). The password never appears in errmsg. */
+ * replica status back. When the source changes, the IO thread is stopped first and the SQL
+ * thread given up to 3 s more to apply what was received (CHANGE ... TO deletes the relay
+ * logs, and what they hold may be acknowledged writes found nowhere else). *@changed (may be NULL)
+ * says whether anything had to change. Returns 0 when the status reads back the new source with
+ * GTID positioning and the SQL thread running (the IO thread may still be connecting); -EIO when it
+ * does not (errmsg quotes the replica's last errors); the errors of mysql_conn_query(). The
+ * password never appears in errmsg. */
 int mysql_repoint(struct mysql_conn *conn, const struct mysql_source *source, unsigned timeout_ms,
                   bool *changed, char *errmsg, size_t errlen);
 
