@@ -25,7 +25,7 @@
 #define OPEN_RETRY_MS    1000
 #define PEER_PROBE_MS    300   /* asking another server what it holds, before opening */
 #define CATCH_UP_MS      10000 /* applying what the new writer lacks, before opening */
-#define RELAY_GRACE_MS   1000  /* a slice of waiting for what servers received, not applied */
+#define RELAY_GRACE_MS   300   /* a slice of waiting for what servers received, not applied */
 
 enum job_kind { JOB_FENCE, JOB_OPEN, JOB_REPOINT };
 
@@ -44,6 +44,7 @@ struct job {
     /* JOB_OPEN: the other servers to ask, and the coordinator's login for them. */
     struct peer peers[CONFIG_MAX_NODES];
     unsigned n_peers;
+    bool reachable[CONFIG_MAX_NODES]; /* answered when asked what it holds */
     struct mysql_credentials coord;
     bool allow_loss;
     /* The loop keeps the lease's fence time here (0 once this host must not be writable); the
@@ -280,6 +281,7 @@ static int open_after_catch_up(struct mysql_conn *conn, struct job *job)
         }
         struct mysql_probe_result r = {0};
         if (mysql_probe_run(pc, PEER_PROBE_MS, &r) == 0) {
+            job->reachable[i] = true;
             peer_has[i] = holdings_of(&r);
             struct gtid_set *merged_exec = NULL;
             if (executed_all != NULL && r.executed != NULL &&
