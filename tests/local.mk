@@ -3,3 +3,4 @@
 TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 TEST_LIBS = $(CHECK_LIBS)
 EXTRA_DIST += tests/lib
+EXTRA_DIST += tests/fuzz/require.h

@@ -14,14 +14,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define REQUIRE(condition)                                                                         \
-    do {                                                                                           \
-        if (!(condition)) {                                                                        \
-            fprintf(stderr, "fuzz_gtid: %s:%d: broken promise: %s\n", __FILE__, __LINE__,          \
-                    #condition);                                                                   \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "tests/fuzz/require.h"
 
 /* Parses text; on success checks the print/re-parse round trip and the one-set identities. */
 static struct gtid_set *parse_and_check(enum gtid_flavor flavor, const char *text)
