@@ -70,16 +70,14 @@ static json_t *health_json(const struct record_node *r)
                      "replication", replication, "seq", (json_int_t)h->seq);
 }
 
-static json_t *writer_json(struct daemon *daemon, uint64_t now_ms)
+static json_t *writer_json(struct daemon *daemon, const struct host_target *target, uint64_t now_ms)
 {
     const struct record_writer *w = &node_record(daemon->node)->writer;
-    struct host_target target;
-    coordinator_target(&daemon->coord, node_record(daemon->node), now_ms, &target);
     json_t *lease = json_null();
-    if (target.writable) {
+    if (target->writable) {
         lease =
-            json_pack("{s:I, s:I}", "remaining_ms", (json_int_t)(target.lease_until_ms - now_ms),
-                      "fence_in_ms", (json_int_t)(target.fence_at_ms - now_ms));
+            json_pack("{s:I, s:I}", "remaining_ms", (json_int_t)(target->lease_until_ms - now_ms),
+                      "fence_in_ms", (json_int_t)(target->fence_at_ms - now_ms));
     }
     return json_pack("{s:I, s:s?, s:b, s:s, s:I, s:o}", "epoch", (json_int_t)w->epoch, "node",
                      w->node[0] != '\0' ? w->node : NULL, "released", w->released, "release_reason",
@@ -96,14 +94,12 @@ static json_t *decision_json(struct daemon *daemon)
                      "reason", d->reason, "missing", d->missing);
 }
 
-static json_t *target_json(struct daemon *daemon, uint64_t now_ms)
+static json_t *target_json(struct daemon *daemon, const struct host_target *t)
 {
-    struct host_target t;
-    coordinator_target(&daemon->coord, node_record(daemon->node), now_ms, &t);
     struct host_view v;
     host_view(daemon->host, &v);
-    return json_pack("{s:b, s:s, s:s, s:b, s:b, s:s}", "writable", t.writable, "reason", t.reason,
-                     "replicate_from", t.replicate_from, "vip_configured", v.vip_configured,
+    return json_pack("{s:b, s:s, s:s, s:b, s:b, s:s}", "writable", t->writable, "reason", t->reason,
+                     "replicate_from", t->replicate_from, "vip_configured", v.vip_configured,
                      "vip_held", v.vip_held, "last_action", v.last_action);
 }
 
@@ -153,9 +149,11 @@ json_t *daemon_status_json(struct daemon *daemon, uint64_t now_ms)
         daemon_leader_json(daemon), "commit_index", (json_int_t)raft->commit_index, "applied_index",
         (json_int_t)raft_last_applied(raft), "last_index", (json_int_t)raft_last_index(raft),
         "record_commands", (json_int_t)record->n_applied, "nodes", nodes);
-    json_object_set_new(status, "writer", writer_json(daemon, now_ms));
+    struct host_target target;
+    coordinator_target(&daemon->coord, record, now_ms, &target);
+    json_object_set_new(status, "writer", writer_json(daemon, &target, now_ms));
     json_object_set_new(status, "decision", decision_json(daemon));
-    json_object_set_new(status, "host", target_json(daemon, now_ms));
+    json_object_set_new(status, "host", target_json(daemon, &target));
     return status;
 }
 
