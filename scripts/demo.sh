@@ -28,15 +28,14 @@ jepsen/lab down --dir "$dir" > /dev/null 2>&1 || true
 
 echo "== jepsen/lab up"
 jepsen/lab up --dir "$dir"
-lab=$dir/lab.json
-q() { jq -r "$1" "$lab"; }
+LAB_JSON=$dir/lab.json
+. "$top/tests/lib/labclient.sh"
+q() { labq "$1"; }
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 vip=$(q .vip)
-client_ns=$(q .client.namespace)
-client_cnf=$(q .client.credentials_file)
 db=$(q .client.database)
-sql_client() { in_ns "$client_ns" mariadb --defaults-extra-file="$client_cnf" -h "$vip" -N -B "$db" -e "$1"; }
-sql_root() { mariadb --no-defaults -uroot -S "$(q ".hosts.$1.mysql_socket")" -N -B -e "$2"; }
+sql_client() { lab_client_sql "$1"; }
+sql_root() { lab_root_sql "$1" "$2"; }
 ctl() { "$(q .mmctl)" --socket "$(q ".hosts.$1.control_socket")" "${@:2}"; }
 
 echo
@@ -59,14 +58,7 @@ ctl s history
 writer=$(ctl s status --json | jq -r .writer.node)
 other=m2
 [ "$writer" = m2 ] && other=m1
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-holders() {
-    local x h=""
-    for x in m1 m2 s; do
-        ip -n "$(q ".hosts.$x.namespace")" -4 -o addr show 2> /dev/null | grep -qF " $vip/" && h="$h$x "
-    done
-    echo "$h"
-}
+now_ms() { lab_now_ms; }
 
 echo
 echo "== a client writes through the VIP, then $writer's mysqld is killed (SIGKILL)"
@@ -87,7 +79,7 @@ t_kill=$(now_ms)
 kill -KILL "$(q ".hosts.$writer.mysql_pid")"
 t_moved=""
 for _ in $(seq 300); do
-    if [ "$(holders)" = "$other " ]; then
+    if [ "$(lab_vip_holders)" = "$other," ]; then
         t_moved=$(now_ms)
         break
     fi

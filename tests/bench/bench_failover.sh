@@ -10,13 +10,14 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 export MMC_BUILD_DIR=${MMC_BUILD_DIR:-$top/build}
 . "$top/tests/lib/netns.sh"
+. "$top/tests/lib/labclient.sh"
 trials=${1:-5}
 shift || true
 scenarios=${*:-mysqld-kill cut-off daemon-kill}
 LAB=$top/jepsen/lab
 base=$(mktemp -d /tmp/mmb-fo.XXXXXX)
 trap '"$LAB" down --dir "$base/lab" > /dev/null 2>&1; rm -rf "$base"' EXIT
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
+now_ms() { lab_now_ms; }
 
 stats() { # name values...
     local name=$1
@@ -30,29 +31,17 @@ stats() { # name values...
 trial() { # scenario -> prints "move_ms pause_ms dual lost"
     local scenario=$1 lab=$base/lab
     "$LAB" up --dir "$lab" > "$base/up.log" 2>&1 || { cat "$base/up.log" >&2; return 1; }
-    local j=$lab/lab.json
-    q() { jq -r "$1" "$j"; }
-    local vip writer other db
-    vip=$(q .vip)
+    LAB_JSON=$lab/lab.json
+    q() { labq "$1"; }
+    local writer other db
     writer=$(q .writer)
     other=m2
     [ "$writer" = m2 ] && other=m1
     db=$(q .client.database)
-    client() {
-        ip netns exec "$(q .client.namespace)" mariadb --defaults-extra-file="$(q .client.credentials_file)" \
-            --connect-timeout=1 -h "$vip" -N -B "$db" -e "$1"
-    }
-    client "CREATE TABLE b (id INT PRIMARY KEY)" || return 1
-    (while :; do
-        h=""
-        for x in m1 m2 s; do
-            ip -n "$(q ".hosts.$x.namespace")" -4 -o addr show 2> /dev/null | grep -qF " $vip/" && h="$h$x,"
-        done
-        echo "$(now_ms) $h"
-        sleep 0.02
-    done) > "$base/vip.log" &
+    lab_client_sql "CREATE TABLE b (id INT PRIMARY KEY)" || return 1
+    lab_watch_vip "$base/vip.log" &
     local watcher=$!
-    (i=0; while :; do i=$((i + 1)); client "INSERT INTO b VALUES ($i)" 2> /dev/null && echo "$i $(now_ms)"; done) > "$base/acked.log" &
+    (i=0; while :; do i=$((i + 1)); lab_client_sql "INSERT INTO b VALUES ($i)" 2> /dev/null && echo "$i $(now_ms)"; done) > "$base/acked.log" &
     local writer_loop=$!
     sleep 2
     local t0

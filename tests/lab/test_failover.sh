@@ -10,6 +10,7 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir/build}"
 . "$top_srcdir/tests/lib/mariadb.sh"
+. "$top_srcdir/tests/lib/labclient.sh"
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (network namespaces)"; exit 77; }
 mariadb_available || { echo "SKIP: mariadbd is not installed"; exit 77; }
 command -v jq > /dev/null || { echo "SKIP: needs jq"; exit 77; }
@@ -30,34 +31,22 @@ cleanup() {
 trap cleanup EXIT
 failed=1
 fail() { echo "FAIL: $*"; exit 1; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
+now_ms() { lab_now_ms; }
 
 "$LAB" up --dir "$dir/lab" > "$dir/up.log" 2>&1 || { cat "$dir/up.log"; fail "lab up"; }
-lab=$dir/lab/lab.json
-q() { jq -r "$1" "$lab"; }
+LAB_JSON=$dir/lab/lab.json
+q() { labq "$1"; }
 vip=$(q .vip)
 old=$(q .writer)
 other=m2
 [ "$old" = m2 ] && other=m1
 echo "writer at start: $old"
-sql_root() { mariadb --no-defaults -uroot -S "$(q ".hosts.$1.mysql_socket")" -N -B -e "$2"; }
-client() {
-    ip netns exec "$(q .client.namespace)" mariadb --defaults-extra-file="$(q .client.credentials_file)" \
-        --connect-timeout=1 -h "$vip" -N -B "$(q .client.database)" -e "$1"
-}
+sql_root() { lab_root_sql "$1" "$2"; }
+client() { lab_client_sql "$1"; }
 client "CREATE TABLE fo (id INT PRIMARY KEY, at BIGINT)" || fail "create table through the VIP"
 
 # Independent watcher: which hosts hold the VIP, sampled every 20 ms.
-(
-    while :; do
-        h=""
-        for x in m1 m2 s; do
-            ip -n "$(q ".hosts.$x.namespace")" -4 -o addr show 2> /dev/null | grep -qF " $vip/" && h="$h$x,"
-        done
-        echo "$(now_ms) $h"
-        sleep 0.02
-    done
-) > "$dir/vip.log" &
+lab_watch_vip "$dir/vip.log" &
 pids+=($!)
 
 # The client: one insert per new connection, the acknowledged ids recorded.
@@ -132,16 +121,7 @@ ctl=$(q ".hosts.s.control_socket")
 # deadline, and the leader must promote the other master only after the lease: never two
 # holders, nothing acknowledged lost, the killed daemon's server left read_only.
 echo "--- kill -9 of $other's mmcoordd"
-(
-    while :; do
-        h=""
-        for x in m1 m2 s; do
-            ip -n "$(q ".hosts.$x.namespace")" -4 -o addr show 2> /dev/null | grep -qF " $vip/" && h="$h$x,"
-        done
-        echo "$(now_ms) $h"
-        sleep 0.02
-    done
-) > "$dir/vip2.log" &
+lab_watch_vip "$dir/vip2.log" &
 pids+=($!)
 (
     i=100000
