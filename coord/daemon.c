@@ -103,6 +103,71 @@ static json_t *target_json(struct daemon *daemon, const struct host_target *t)
                      "vip_held", v.vip_held, "last_action", v.last_action);
 }
 
+/* Every node's verdict (could it be promoted now, and if not why; its errant transactions) and
+ * the cluster's lines, by decide_explain() on what this node's record and arrival times say,
+ * with the rules the leader decides by. NULL when out of memory. */
+static struct decide_explanation *explain(struct daemon *daemon, const struct record *record,
+                                          uint64_t now_ms)
+{
+    const struct coordinator *c = &daemon->coord;
+    struct decide_node nodes[COORDINATOR_MAX_NODES];
+    memset(nodes, 0, sizeof nodes);
+    for (unsigned i = 0; i < c->opts.n_nodes; i++) {
+        const struct record_node *r = record_find_node(record, c->opts.nodes[i].id);
+        nodes[i].id = c->opts.nodes[i].id;
+        nodes[i].candidate = c->opts.nodes[i].candidate;
+        nodes[i].health = r != NULL && r->has_health ? &r->health : NULL;
+        nodes[i].fresh =
+            c->health_seen[i] && now_ms - c->health_seen_ms[i] <= c->opts.health_stale_ms;
+    }
+    struct decide_input in = {
+        .record = record,
+        .nodes = nodes,
+        .n_nodes = c->opts.n_nodes,
+        .allow_loss = c->opts.allow_loss,
+    };
+    struct decide_explanation *e = malloc(sizeof *e);
+    if (e != NULL && decide_explain(&in, e) != 0) {
+        free(e);
+        e = NULL;
+    }
+    return e;
+}
+
+/* The verdict fields of node @i, added to @node. */
+static void verdict_json(json_t *node, const struct decide_explanation *e, unsigned i)
+{
+    if (e == NULL || i >= e->n_nodes) {
+        json_object_set_new(node, "promotable", json_false());
+        json_object_set_new(node, "why", json_string("unknown: out of memory"));
+        json_object_set_new(node, "errant", json_string(""));
+        return;
+    }
+    const struct decide_verdict *v = &e->nodes[i];
+    json_object_set_new(node, "promotable", json_boolean(v->promotable));
+    json_object_set_new(node, "why", json_string(v->why));
+    json_object_set_new(node, "errant", json_string(v->errant));
+    json_object_set_new(node, "missing", json_string(v->missing));
+    json_object_set_new(node, "catch_up_from", json_string(v->catch_up_from));
+}
+
+/* {"available":..., "nodes":[...], "why":...}: who could take over from the writer now. */
+static json_t *standby_json(const struct decide_explanation *e, const struct config *config,
+                            const struct record *record)
+{
+    if (e == NULL) {
+        return json_null();
+    }
+    json_t *ids = json_array();
+    for (unsigned i = 0; i < e->n_nodes && i < config->n_nodes; i++) {
+        if (e->nodes[i].promotable && strcmp(config->nodes[i].id, record->writer.node) != 0) {
+            json_array_append_new(ids, json_string(config->nodes[i].id));
+        }
+    }
+    return json_pack("{s:b, s:o, s:s}", "available", e->standby, "nodes", ids, "why",
+                     e->standby_why);
+}
+
 json_t *daemon_status_json(struct daemon *daemon, uint64_t now_ms)
 {
     struct raft *raft = node_raft(daemon->node);
@@ -112,6 +177,7 @@ json_t *daemon_status_json(struct daemon *daemon, uint64_t now_ms)
     const char *leader_address;
     node_leader(daemon->node, &leader_id, &leader_address);
 
+    struct decide_explanation *verdicts = explain(daemon, record, now_ms);
     json_t *nodes = json_array();
     for (unsigned i = 0; i < config->n_nodes; i++) {
         const struct config_node *n = &config->nodes[i];
@@ -136,11 +202,13 @@ json_t *daemon_status_json(struct daemon *daemon, uint64_t now_ms)
                                                          "recent_contact", progress.recent_contact)
                                              : json_null();
         const struct record_node *rn = record_find_node(record, n->id);
-        json_array_append_new(
-            nodes, json_pack("{s:s, s:s, s:s, s:b, s:b, s:o, s:o, s:o, s:o}", "id", n->id,
-                             "address", n->raft_address, "raft_role", role, "voter", 1, "candidate",
-                             n->candidate, "last_contact_ms", contact, "replication", replication,
-                             "report", report_json(rn), "health", health_json(rn)));
+        json_t *node =
+            json_pack("{s:s, s:s, s:s, s:b, s:b, s:o, s:o, s:o, s:o}", "id", n->id, "address",
+                      n->raft_address, "raft_role", role, "voter", 1, "candidate", n->candidate,
+                      "last_contact_ms", contact, "replication", replication, "report",
+                      report_json(rn), "health", health_json(rn));
+        verdict_json(node, verdicts, i);
+        json_array_append_new(nodes, node);
     }
     json_t *status = json_pack(
         "{s:b, s:s, s:s, s:s, s:s, s:I, s:o, s:I, s:I, s:I, s:I, s:o}", "ok", 1, "cluster",
@@ -154,6 +222,12 @@ json_t *daemon_status_json(struct daemon *daemon, uint64_t now_ms)
     json_object_set_new(status, "writer", writer_json(daemon, &target, now_ms));
     json_object_set_new(status, "decision", decision_json(daemon));
     json_object_set_new(status, "host", target_json(daemon, &target));
+    json_object_set_new(status, "standby", standby_json(verdicts, config, record));
+    json_object_set_new(status, "no_writer",
+                        verdicts == NULL || verdicts->no_writer[0] == '\0'
+                            ? json_null()
+                            : json_string(verdicts->no_writer));
+    free(verdicts);
     return status;
 }
 

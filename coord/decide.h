@@ -21,6 +21,22 @@
  *    least missing is promoted with a catch-up source (a server that holds what it lacks): it
  *    catches up before it opens. When no server holds all of it either, the leader waits and
  *    says what is missing where, unless the configuration chooses availability over loss.
+ *    Preference: a candidate that has everything, then one that can catch up (least missing),
+ *    then, only when loss is allowed, the one with the least missing.
+ * 3. Errant transactions: a candidate that executed transactions the writer never executed is
+ *    not eligible (the design's check before an old writer may be a candidate again). They are
+ *    judged only against a writer whose own health is fresh and says MySQL is up: a dead
+ *    writer's last report is an old lower bound of what it wrote, and the transactions it
+ *    wrote after that report sit on the replicas that received them. For the same reason a
+ *    node's received set counts as the writer's (every non-writer replicates from the writer),
+ *    so "errant" is executed \ (writer's executed ∪ own received); with MariaDB positions also
+ *    the same seq written by two servers in one domain (gtid_set_last_server_differs). Errant
+ *    transactions are left out of what the reachable servers hold together: nobody has to
+ *    catch up on them.
+ *
+ * decide_explain() applies the same rules node by node, for mmctl status: decide() promotes
+ * only a node whose verdict is promotable, and waits only when no verdict is (the old writer,
+ * which decide() takes back as a last resort, aside).
  */
 #ifndef MMC_DECIDE_H
 #define MMC_DECIDE_H
@@ -63,9 +79,35 @@ struct decision {
     char missing[CODEC_GTID_SIZE];     /* transactions node lacks (text), or "" */
 };
 
+/* Why one node could or could not become the writer now (decide_explain()). */
+struct decide_verdict {
+    bool promotable;                   /* decide() could pick it now (after catching up) */
+    char why[CODEC_REASON_SIZE];       /* always set: "could be promoted now ..." or why not */
+    char errant[CODEC_GTID_SIZE];      /* executed here, never by the writer; "" none/unknown */
+    char missing[CODEC_GTID_SIZE];     /* what reachable servers hold and it lacks, or "" */
+    char catch_up_from[CODEC_ID_SIZE]; /* a reachable server holding all of missing, or "" */
+};
+
+#define DECIDE_SUMMARY_SIZE 1024
+
+struct decide_explanation {
+    struct decide_verdict nodes[RECORD_MAX_NODES]; /* in the order of decide_input.nodes */
+    unsigned n_nodes;
+    bool standby;                          /* a node other than the writer could be promoted now */
+    char standby_why[DECIDE_SUMMARY_SIZE]; /* who could take over, or why nobody could */
+    char no_writer[DECIDE_SUMMARY_SIZE];   /* "" when a writer holds the epoch unreleased; else
+                                            * why there is none and whether one could be made */
+};
+
 /* Decide. Always fills @out. Returns 0, or -ENOMEM. A health report whose GTID text does not
  * parse makes that node ineligible, and the reason says so. */
 int decide(const struct decide_input *in, struct decision *out);
+
+/* The verdict of every node (the first RECORD_MAX_NODES) and the cluster's lines: whether the
+ * writer has a standby, and why there is no writer. Pure, like decide(); lease_over and
+ * lease_remaining_ms are not used (a verdict says whether a node could take over, not when).
+ * Always fills @out. Returns 0, or -ENOMEM. */
+int decide_explain(const struct decide_input *in, struct decide_explanation *out);
 
 /* "none", "wait", "promote". */
 const char *decision_kind_name(enum decision_kind kind);

@@ -12,6 +12,7 @@
 #include "coord/clock.h"
 #include "coord/host.h"
 #include "mysql/credentials.h"
+#include "mysql/epoch.h"
 #include "mysql/gtid.h"
 #include "mysql/probe.h"
 #include "mysql/fence.h"
@@ -47,6 +48,8 @@ struct job {
     bool reachable[CONFIG_MAX_NODES]; /* answered when asked what it holds */
     struct mysql_credentials coord;
     bool allow_loss;
+    uint64_t epoch; /* JOB_OPEN: written to mmcoord.epoch before read_only goes off */
+    char writer_id[CONFIG_ID_SIZE]; /* JOB_OPEN: this node */
     /* The loop keeps the lease's fence time here (0 once this host must not be writable); the
      * open job reads it last thing before read_only goes off. */
     _Atomic uint64_t *fence_at_ms;
@@ -195,6 +198,15 @@ static void on_probe_timer(uv_timer_t *timer)
     if (mysql_worker_probe(host->worker, host->config->probe_timeout_ms, probe_done, host) == 0) {
         host->probing = true;
     }
+}
+
+/* The server closed our idle connection: mysqld was killed or shut down. Probe now rather
+ * than at the next tick; the probe's reconnect is refused and reports it down. */
+static void on_hangup(void *arg)
+{
+    struct host *host = arg;
+    host_log(host, LOG_LEVEL_DEBUG, "mysql: the server closed the connection: probing now");
+    on_probe_timer(&host->probe_timer);
 }
 
 /* ---- MySQL jobs ---- */
@@ -379,6 +391,12 @@ static int open_after_catch_up(struct mysql_conn *conn, struct job *job)
             gtid_set_free(need);
         }
     }
+    if (rv == 0) {
+        /* The epoch goes into the database before the first client write can: every write
+         * after the unfence is made under it. No row, no opening. */
+        rv = mysql_epoch_write(conn, job->epoch, job->writer_id, JOB_TIMEOUT_MS, job->errmsg,
+                               sizeof job->errmsg);
+    }
     /* The catch-up may have taken long: open only if the lease still allows it now (the loop
      * zeroes the fence time as soon as the target is no longer writable). Opening just before
      * the fence time is safe: the loop and the armed fencer fence at that time anyway. */
@@ -447,8 +465,10 @@ static void job_done(void *arg, int status)
         case JOB_OPEN:
             if (job->status == 0) {
                 host->view.health.read_only = 0;
-                host_log(host, LOG_LEVEL_INFO, "opened: read_only off%s%s",
-                         job->info[0] != '\0' ? " after " : "", job->info);
+                host_log(host, LOG_LEVEL_INFO,
+                         "opened: read_only off%s%s (epoch %llu written to mmcoord.epoch)",
+                         job->info[0] != '\0' ? " after " : "", job->info,
+                         (unsigned long long)job->epoch);
             } else {
                 host_log(host, LOG_LEVEL_WARN, "not opened: %s", job->errmsg);
             }
@@ -583,6 +603,8 @@ void host_reconcile(struct host *host, const struct host_target *target,
         job->repl = host->repl;
         job->coord = host->coord;
         job->allow_loss = host->config->promote_with_loss;
+        job->epoch = record->writer.epoch;
+        snprintf(job->writer_id, sizeof job->writer_id, "%s", host->config->local_id);
         for (unsigned i = 0; i < host->config->n_nodes; i++) {
             const struct config_node *n = &host->config->nodes[i];
             if (i == host->config->local_index) {
@@ -723,6 +745,7 @@ int host_start(const struct host_options *opts, struct host **out, char *errmsg,
             return rv;
         }
         host->view.mysql_configured = true;
+        mysql_worker_watch(host->worker, on_hangup, host);
         uv_timer_init(host->loop, &host->probe_timer);
         host->probe_timer.data = host;
         host->open_handles++;

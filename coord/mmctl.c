@@ -35,7 +35,9 @@ static void usage(FILE *out)
             "Commands:\n"
             "  leader   print the raft leader's node id and address (exit 3 if none is known)\n"
             "  status   the cluster at a glance: term, leader, writer, epoch, lease, the leader's\n"
-            "           decision, and every node with its MySQL state\n"
+            "           decision, whether the writer has a standby, and every node with its\n"
+            "           MySQL state, whether it could be promoted now (or why not) and its\n"
+            "           errant transactions\n"
             "  history  the epochs: who wrote when, why the writer changed, the write pause\n"
             "  check    preflight: ask every node's MySQL server whether it is set up for\n"
             "           failover without loss (needs --config; talks to MySQL, not to mmcoordd);\n"
@@ -229,6 +231,14 @@ static void print_status(json_t *s)
                str(host, "reason"),
                json_is_true(json_object_get(host, "vip_held")) ? ", holds the VIP" : "");
     }
+    json_t *no_writer = json_object_get(s, "no_writer");
+    if (json_is_string(no_writer)) {
+        printf("no writer: %s\n", json_string_value(no_writer));
+    }
+    json_t *standby = json_object_get(s, "standby");
+    if (json_is_object(standby)) {
+        printf("standby: %s\n", str(standby, "why"));
+    }
     printf("\n%-8s %-21s %-11s %-9s %-12s %-8s %-9s %-9s %-18s %s\n", "NODE", "ADDRESS", "ROLE",
            "CANDIDATE", "LAST CONTACT", "VERSION", "MYSQL", "READ_ONLY", "REPLICATES", "GTID");
     size_t i;
@@ -266,6 +276,20 @@ static void print_status(json_t *s)
                str(n, "address"), str(n, "raft_role"),
                json_is_true(json_object_get(n, "candidate")) ? "yes" : "no", contact,
                json_is_object(report) ? str(report, "version") : "-", mysql, read_only, repl, gtid);
+    }
+    printf("\n%-8s %-10s %s\n", "NODE", "PROMOTABLE", "WHY");
+    json_array_foreach(json_object_get(s, "nodes"), i, n)
+    {
+        json_t *promotable = json_object_get(n, "promotable");
+        printf("%-8s %-10s %s\n", str(n, "id"),
+               !json_is_boolean(promotable) ? "-"
+               : json_is_true(promotable)   ? "yes"
+                                            : "no",
+               str(n, "why"));
+        const char *errant = str(n, "errant");
+        if (strcmp(errant, "-") != 0 && errant[0] != '\0') {
+            printf("%-8s %-10s errant: %s\n", "", "", errant);
+        }
     }
 }
 

@@ -4,7 +4,9 @@
 #   - the probe round trip on a kept-open connection (1000 probes: median, p90, p99, max),
 #   - the time from SIGKILL of mariadbd to a probe reporting it down, median of 20 kills,
 #     with probes back to back, and with the daemon's 100 ms probe interval (the kill lands at
-#     a random moment within an interval).
+#     a random moment within an interval);
+#   - the same through a worker that watches its idle connection, as the daemon's does
+#     (mysql/worker.h): the kill is seen as a hang-up and probed at once, whatever the interval.
 # Usage: mysql/bench-probe.sh [BUILD_DIR]   (default: ./build); needs root and mariadb-server.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,3 +39,15 @@ for interval in 0 100; do
         "$(cut -d' ' -f1 "$base/down.txt" | sort -n | head -1)" \
         "$(cut -d' ' -f1 "$base/down.txt" | sort -n | tail -1)" "$states"
 done
+: >"$base/down.txt"
+for _ in $(seq 1 20); do
+    "$lab" down-event $A "$port" "$(mariadb_pid b1)" 100 bench >>"$base/down.txt" || exit 1
+    mariadb_stop b1
+    mariadb_start b1 || exit 1
+done
+states=$(cut -d' ' -f2 "$base/down.txt" | sort | uniq -c | tr -s ' ' | tr '\n' ',')
+[ -n "${BENCH_VERBOSE:-}" ] && cat "$base/down.txt"
+printf 'SIGKILL to probe reporting down, worker watching its connection, probe interval 100 ms: median %s ms over 20 (min %s, max %s; states:%s)\n' \
+    "$(cut -d' ' -f1 "$base/down.txt" | median)" \
+    "$(cut -d' ' -f1 "$base/down.txt" | sort -n | head -1)" \
+    "$(cut -d' ' -f1 "$base/down.txt" | sort -n | tail -1)" "$states"

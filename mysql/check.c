@@ -89,7 +89,9 @@ static int add(struct mysql_check_report *report, const char *name, const char *
 
 /* ---- privileges ---------------------------------------------------------------------------- */
 
-int mysql_check_global_privileges(const char *const *lines, size_t n, char *out, size_t outlen)
+/* The privilege lists of the GRANT lines on one of the @ons (" ON x TO "), joined. */
+static int privileges_on(const char *const *lines, size_t n, const char *const *ons, char *out,
+                         size_t outlen)
 {
     size_t used = 0;
     if (outlen == 0) {
@@ -101,9 +103,12 @@ int mysql_check_global_privileges(const char *const *lines, size_t n, char *out,
         if (line == NULL || strncasecmp(line, "GRANT ", 6) != 0) {
             continue;
         }
-        const char *on = strcasestr(line, " ON *.* TO ");
+        const char *on = NULL;
+        for (const char *const *o = ons; *o != NULL && on == NULL; o++) {
+            on = strcasestr(line, *o);
+        }
         if (on == NULL) {
-            continue; /* a role, a proxy grant, or privileges on a database or table */
+            continue; /* a role, a proxy grant, or privileges on something else */
         }
         /* Split the list at commas; MySQL prints dynamic privileges without spaces. */
         const char *p = line + 6;
@@ -137,6 +142,22 @@ int mysql_check_global_privileges(const char *const *lines, size_t n, char *out,
         }
     }
     return 0;
+}
+
+int mysql_check_global_privileges(const char *const *lines, size_t n, char *out, size_t outlen)
+{
+    static const char *const ons[] = {" ON *.* TO ", NULL};
+    return privileges_on(lines, n, ons, out, outlen);
+}
+
+int mysql_check_db_privileges(const char *const *lines, size_t n, const char *db, char *out,
+                              size_t outlen)
+{
+    char quoted[96], plain[96];
+    snprintf(quoted, sizeof quoted, " ON `%s`.* TO ", db);
+    snprintf(plain, sizeof plain, " ON %s.* TO ", db);
+    const char *const ons[] = {quoted, plain, NULL};
+    return privileges_on(lines, n, ons, out, outlen);
 }
 
 /* Whether @privilege (upper case) is in the ", "-separated @list. */
@@ -218,6 +239,41 @@ static int check_privileges(const struct mysql_check_facts *f, struct mysql_chec
             "the coordinator's user has more than it needs: %s", extra);
     } else {
         ADD("privileges", f->node, MYSQL_CHECK_PASS, NULL, "exactly %s", required);
+    }
+    if (!f->is_master) {
+        return 0;
+    }
+    /* The writer records its epoch in mmcoord.epoch before it opens: without these it never
+     * opens. Granted on *.* counts too. */
+    char epoch_missing[128] = "";
+    char epoch_list[64];
+    snprintf(epoch_list, sizeof(epoch_list), "%s", MYSQL_CHECK_EPOCH_PRIVILEGES);
+    bool epoch_all = all || has_privilege(f->epoch_grants, "ALL PRIVILEGES") ||
+                     has_privilege(f->epoch_grants, "ALL");
+    for (char *save = NULL, *tok = strtok_r(epoch_list, ",", &save); tok != NULL;
+         tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ') {
+            tok++;
+        }
+        if (!epoch_all && !has_privilege(f->epoch_grants, tok) && !has_privilege(f->grants, tok)) {
+            size_t used = strlen(epoch_missing);
+            snprintf(epoch_missing + used, sizeof(epoch_missing) - used, "%s%s", used ? ", " : "",
+                     tok);
+        }
+    }
+    if (epoch_missing[0] != '\0') {
+        char fix[256];
+        snprintf(fix, sizeof(fix),
+                 "run on %s: GRANT " MYSQL_CHECK_EPOCH_PRIVILEGES
+                 " ON mmcoord.* TO '<coordinator user>'@'<coordinator host>' (see docs/mysql.md)",
+                 f->node);
+        ADD("epoch_table", f->node, MYSQL_CHECK_FAIL, fix,
+            "the coordinator's user lacks %s on mmcoord.*: as the writer it cannot record its "
+            "epoch, and does not open",
+            epoch_missing);
+    } else {
+        ADD("epoch_table", f->node, MYSQL_CHECK_PASS, NULL,
+            "the coordinator's user may write mmcoord.epoch (" MYSQL_CHECK_EPOCH_PRIVILEGES ")");
     }
     return 0;
 }
@@ -621,6 +677,8 @@ static int gather(struct mysql_conn *conn, uint64_t deadline, struct mysql_check
         lines[i] = rows->cells[(size_t)i * rows->n_columns];
     }
     mysql_check_global_privileges(lines, rows ? rows->n_rows : 0, f->grants, sizeof(f->grants));
+    mysql_check_db_privileges(lines, rows ? rows->n_rows : 0, "mmcoord", f->epoch_grants,
+                              sizeof(f->epoch_grants));
     free(lines);
     mysql_rows_free(rows);
     f->error[0] = '\0';

@@ -85,7 +85,8 @@ struct mysql_check_facts {
     bool semi_sync_slave;  /* rpl_semi_sync_slave_enabled / _replica_enabled */
     bool replicating;      /* has a replication source configured */
     bool replica_uses_gtid;
-    char grants[1024]; /* the global privileges, comma-separated, upper case */
+    char grants[1024];      /* the global privileges, comma-separated, upper case */
+    char epoch_grants[256]; /* the privileges on mmcoord.* (the epoch table), the same way */
 };
 
 /* Read the facts of @node with the coordinator's @credentials within @timeout_ms. Never fails:
@@ -123,6 +124,15 @@ json_t *mysql_check_to_json(const struct mysql_check_report *report);
 /* Parse the global privileges out of SHOW GRANTS lines (pure): the privilege lists of every
  * `GRANT ... ON *.* TO` line, upper-cased, joined with ", " into @out. Returns 0 or -ENOSPC. */
 int mysql_check_global_privileges(const char *const *lines, size_t n, char *out, size_t outlen);
+
+/* The same for the privileges on database @db (`GRANT ... ON `db`.* TO` or `ON db.* TO`).
+ * Returns 0 or -ENOSPC. */
+int mysql_check_db_privileges(const char *const *lines, size_t n, const char *db, char *out,
+                              size_t outlen);
+
+/* What the coordinator needs on mmcoord.* on a master, where the writer records its epoch
+ * (mysql/epoch.h): "CREATE, INSERT, DELETE". */
+#define MYSQL_CHECK_EPOCH_PRIVILEGES "CREATE, INSERT, DELETE"
 
 /* The privileges the coordinator needs on @d's servers, as a GRANT list (static string). */
 const char *mysql_check_required_privileges(const struct mysql_dialect *d);

@@ -187,6 +187,15 @@ void mysql_conn_free(struct mysql_conn *conn)
     free(conn);
 }
 
+int mysql_conn_socket(const struct mysql_conn *conn)
+{
+    if (conn->mysql == NULL || conn->pending != PENDING_NONE) {
+        return -1;
+    }
+    my_socket fd = mysql_get_socket(conn->mysql);
+    return fd == MARIADB_INVALID_SOCKET ? -1 : (int)fd;
+}
+
 bool mysql_conn_is_connected(const struct mysql_conn *conn)
 {
     return conn->mysql != NULL;

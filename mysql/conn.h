@@ -66,6 +66,11 @@ int mysql_conn_connect(struct mysql_conn *conn, uint64_t deadline_ms, char *errm
 /* Whether the connection is open (as far as we know without asking the server). */
 bool mysql_conn_is_connected(const struct mysql_conn *conn);
 
+/* The connection's socket while it is open and idle (no operation pending), else -1. A worker
+ * waits on it between jobs: an idle connection receives nothing unless the server goes away
+ * (mysqld killed or shut down closes it; a shutdown or KILL sends an error packet first). */
+int mysql_conn_socket(const struct mysql_conn *conn);
+
 /* Close the connection now (the next call reconnects). */
 void mysql_conn_disconnect(struct mysql_conn *conn);
 

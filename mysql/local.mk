@@ -36,7 +36,8 @@ mysql_libmmmysql_a_SOURCES += \
 	mysql/fence.c mysql/fence.h \
 	mysql/repoint.c mysql/repoint.h \
 	mysql/worker.c mysql/worker.h \
-	mysql/check.c mysql/check.h
+	mysql/check.c mysql/check.h \
+	mysql/epoch.c mysql/epoch.h
 mysql_libmmmysql_a_CFLAGS = $(AM_CFLAGS) $(MARIADB_CFLAGS) $(INIH_CFLAGS) $(UV_CFLAGS) \
 	$(JANSSON_CFLAGS)
 MYSQL_IO_LIBS = mysql/libmmmysql.a coord/libcoord.a $(MARIADB_LIBS) $(INIH_LIBS) $(UV_LIBS) \
@@ -53,6 +54,12 @@ TESTS += tests/unit/test_mysql_check
 tests_unit_test_mysql_check_SOURCES = tests/unit/test_mysql_check.c
 tests_unit_test_mysql_check_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_test_mysql_check_LDADD = $(MYSQL_IO_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/test_mysql_epoch
+TESTS += tests/unit/test_mysql_epoch
+tests_unit_test_mysql_epoch_SOURCES = tests/unit/test_mysql_epoch.c
+tests_unit_test_mysql_epoch_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_mysql_epoch_LDADD = $(MYSQL_IO_LIBS) $(CHECK_LIBS)
 
 check_PROGRAMS += tests/unit/test_mysql_conn
 TESTS += tests/unit/test_mysql_conn

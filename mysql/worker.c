@@ -3,11 +3,15 @@
 
 #include <errno.h>
 #include <mysql.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 struct job {
     struct job *next;
@@ -22,14 +26,19 @@ struct mysql_worker {
     uv_async_t async;
     pthread_t thread;
     pthread_mutex_t lock;
-    pthread_cond_t wake;
+    int wake_fd; /* eventfd: a job was queued, the watch changed, or stop */
     struct mysql_conn *conn;
     /* Guarded by lock. */
     struct job *todo_head, *todo_tail;
     struct job *done_head, *done_tail;
     bool stopping;
     bool exited;
+    bool watching;
+    bool hangup_posted; /* a hang-up for the loop to report */
+    _Atomic unsigned hangups;
     /* Loop thread only. */
+    mysql_worker_hangup_cb hangup_cb;
+    void *hangup_arg;
     size_t pending;
     bool closing;
     void (*closed)(void *arg);
@@ -59,6 +68,43 @@ static struct job *pop(struct job **head, struct job **tail)
     return job;
 }
 
+static void wake(struct mysql_worker *worker)
+{
+    uint64_t one = 1;
+    /* Cannot fail but for an overflow of the counter, which still leaves it readable. */
+    ssize_t n = write(worker->wake_fd, &one, sizeof one);
+    (void)n;
+}
+
+/* Idle: wait for a wake-up and, when watching, for the server to close the connection. Called
+ * and returns with the lock held. */
+static void wait_idle(struct mysql_worker *worker)
+{
+    int fd = worker->watching ? mysql_conn_socket(worker->conn) : -1;
+    pthread_mutex_unlock(&worker->lock);
+    struct pollfd p[2] = {{.fd = worker->wake_fd, .events = POLLIN},
+                          {.fd = fd, .events = POLLIN | POLLRDHUP}};
+    int n = poll(p, fd >= 0 ? 2 : 1, -1);
+    if (n > 0 && (p[0].revents & POLLIN)) {
+        uint64_t count;
+        ssize_t got = read(worker->wake_fd, &count, sizeof count);
+        (void)got;
+    }
+    bool hung_up = n > 0 && fd >= 0 && p[1].revents != 0;
+    if (hung_up) {
+        /* Whatever came (EOF, a reset, or the error packet of a shutdown or KILL), the
+         * connection is finished: close it here, so the next job reconnects and a dead server
+         * refuses at once. */
+        mysql_conn_disconnect(worker->conn);
+    }
+    pthread_mutex_lock(&worker->lock);
+    if (hung_up) {
+        worker->hangups++;
+        worker->hangup_posted = true;
+        uv_async_send(&worker->async);
+    }
+}
+
 static void *worker_main(void *arg)
 {
     struct mysql_worker *worker = arg;
@@ -66,7 +112,7 @@ static void *worker_main(void *arg)
     pthread_mutex_lock(&worker->lock);
     for (;;) {
         while (!worker->stopping && worker->todo_head == NULL) {
-            pthread_cond_wait(&worker->wake, &worker->lock);
+            wait_idle(worker);
         }
         if (worker->stopping) {
             break;
@@ -94,7 +140,7 @@ static void on_handle_closed(uv_handle_t *handle)
     void (*closed)(void *) = worker->closed;
     void *closed_arg = worker->closed_arg;
     pthread_mutex_destroy(&worker->lock);
-    pthread_cond_destroy(&worker->wake);
+    close(worker->wake_fd);
     free(worker);
     if (closed != NULL) {
         closed(closed_arg);
@@ -108,7 +154,12 @@ static void on_async(uv_async_t *async)
     struct job *done = worker->done_head;
     worker->done_head = worker->done_tail = NULL;
     bool exited = worker->exited;
+    bool hangup = worker->hangup_posted;
+    worker->hangup_posted = false;
     pthread_mutex_unlock(&worker->lock);
+    if (hangup && !worker->closing && worker->hangup_cb != NULL) {
+        worker->hangup_cb(worker->hangup_arg);
+    }
     while (done != NULL) {
         struct job *next = done->next;
         worker->pending--;
@@ -135,14 +186,21 @@ int mysql_worker_start(uv_loop_t *loop, struct mysql_conn *conn, struct mysql_wo
     }
     worker->loop = loop;
     worker->conn = conn;
+    worker->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (worker->wake_fd < 0) {
+        int err = errno;
+        snprintf(errmsg, errlen, "MySQL worker for %s: eventfd: %s", mysql_conn_address(conn),
+                 strerror(err));
+        free(worker);
+        return -err;
+    }
     pthread_mutex_init(&worker->lock, NULL);
-    pthread_cond_init(&worker->wake, NULL);
     int rc = uv_async_init(loop, &worker->async, on_async);
     if (rc != 0) {
         snprintf(errmsg, errlen, "MySQL worker for %s: uv_async_init: %s", mysql_conn_address(conn),
                  uv_strerror(rc));
         pthread_mutex_destroy(&worker->lock);
-        pthread_cond_destroy(&worker->wake);
+        close(worker->wake_fd);
         free(worker);
         return rc;
     }
@@ -175,10 +233,25 @@ int mysql_worker_submit(struct mysql_worker *worker, mysql_worker_job_fn fn,
     job->arg = arg;
     pthread_mutex_lock(&worker->lock);
     push(&worker->todo_head, &worker->todo_tail, job);
-    pthread_cond_signal(&worker->wake);
+    wake(worker);
     pthread_mutex_unlock(&worker->lock);
     worker->pending++;
     return 0;
+}
+
+void mysql_worker_watch(struct mysql_worker *worker, mysql_worker_hangup_cb cb, void *arg)
+{
+    worker->hangup_cb = cb;
+    worker->hangup_arg = arg;
+    pthread_mutex_lock(&worker->lock);
+    worker->watching = cb != NULL;
+    wake(worker);
+    pthread_mutex_unlock(&worker->lock);
+}
+
+unsigned mysql_worker_hangups(const struct mysql_worker *worker)
+{
+    return atomic_load(&worker->hangups);
 }
 
 size_t mysql_worker_pending(const struct mysql_worker *worker)
@@ -198,7 +271,7 @@ void mysql_worker_close(struct mysql_worker *worker, void (*closed)(void *arg), 
         job->status = -ECANCELED;
         push(&worker->done_head, &worker->done_tail, job);
     }
-    pthread_cond_signal(&worker->wake);
+    wake(worker);
     pthread_mutex_unlock(&worker->lock);
     uv_async_send(&worker->async);
 }

@@ -7,6 +7,14 @@
  * uv_async). The loop never touches the connection and never waits for the worker: a paused or
  * unreachable server delays only that server's jobs, each by at most the deadline the job
  * itself uses. Jobs must therefore pass deadlines to every call they make.
+ *
+ * Between jobs the worker waits on its wake-up eventfd and, when watching (mysql_worker_watch),
+ * on the held connection's socket too: an idle MySQL connection receives nothing unless the
+ * server goes away (a killed mysqld's socket is closed by the kernel; a shutdown sends an
+ * error packet and closes). So a dead local mysqld is an event, not only something the next
+ * periodic probe finds: the worker closes the connection and tells the loop, which probes at
+ * once; that probe's reconnect is refused and reports the server down. A paused server sends
+ * nothing and is still found by the probes' deadlines.
  */
 #ifndef MMC_MYSQL_WORKER_H
 #define MMC_MYSQL_WORKER_H
@@ -35,6 +43,17 @@ int mysql_worker_start(uv_loop_t *loop, struct mysql_conn *conn, struct mysql_wo
  * -ESHUTDOWN after mysql_worker_close(). Call from the loop thread only. */
 int mysql_worker_submit(struct mysql_worker *worker, mysql_worker_job_fn job,
                         mysql_worker_done_fn done, void *arg);
+
+/* Runs on the loop thread when the server closed the connection while the worker was idle
+ * (the worker has closed its end: the next job reconnects). */
+typedef void (*mysql_worker_hangup_cb)(void *arg);
+
+/* From now on, watch the held connection between jobs and call @cb (with @arg) on the loop each
+ * time the server closes it; @cb NULL stops watching. Call from the loop thread only. */
+void mysql_worker_watch(struct mysql_worker *worker, mysql_worker_hangup_cb cb, void *arg);
+
+/* How many hang-ups the worker has seen while watching (for tests and benchmarks). */
+unsigned mysql_worker_hangups(const struct mysql_worker *worker);
 
 /* Jobs queued or running. */
 size_t mysql_worker_pending(const struct mysql_worker *worker);

@@ -19,6 +19,7 @@
 #include "mysql/check.h"
 #include "mysql/conn.h"
 #include "mysql/credentials.h"
+#include "mysql/epoch.h"
 #include "mysql/fence.h"
 #include "mysql/gtid.h"
 #include "mysql/probe.h"
@@ -236,6 +237,13 @@ static void on_paused_probe(const struct mysql_probe_result *r, void *arg)
     }
 }
 
+static void on_paused_hangup(void *arg)
+{
+    (void)arg;
+    step = "paused: watch";
+    EXPECT(false, "a paused server was taken for one that closed the connection");
+}
+
 static int cmd_paused(char **argv)
 {
     struct paused_state s;
@@ -248,6 +256,9 @@ static int cmd_paused(char **argv)
     EXPECT(mysql_worker_start(s.loop, coordinator(argv[0], argv[1]), &s.worker, err, sizeof(err)) ==
                0,
            "worker: %s", err);
+    /* Watching the connection as the daemon does: a paused server closes nothing, so only the
+     * probes' deadlines find it. */
+    mysql_worker_watch(s.worker, on_paused_hangup, &s);
     uv_timer_init(s.loop, &s.timer);
     s.timer.data = &s;
     s.next_due_us = clock_boottime_us() + 10000;
@@ -421,6 +432,58 @@ static int cmd_errant(char **argv)
     return 0;
 }
 
+/* epoch-write HOST PORT EPOCH WRITER ok|denied: the coordinator records the epoch on a fenced
+ * server; the server stays read-only. denied: refused for lack of a privilege on mmcoord.*, and
+ * the message says what to grant. */
+static int cmd_epoch_write(char **argv)
+{
+    struct mysql_conn *conn = coordinator(argv[0], argv[1]);
+    char err[512] = "";
+    int rc = mysql_epoch_write(conn, strtoull(argv[2], NULL, 10), argv[3], 1000, err, sizeof err);
+    if (strcmp(argv[4], "ok") == 0) {
+        EXPECT(rc == 0, "mysql_epoch_write: %d (%s)", rc, err);
+        printf("epoch %s of %s written on %s:%s\n", argv[2], argv[3], argv[0], argv[1]);
+    } else {
+        EXPECT(rc == -EACCES, "expected -EACCES, got %d (%s)", rc, err);
+        EXPECT(strstr(err, "GRANT") != NULL && strstr(err, "mmcoord") != NULL,
+               "the message does not say what to grant: %s", err);
+        printf("refused as expected: %s\n", err);
+    }
+    bool read_only = false, super_read_only = false;
+    EXPECT(mysql_read_only_get(conn, 1000, &read_only, &super_read_only, err, sizeof err) == 0,
+           "read_only: %s", err);
+    EXPECT(read_only, "the epoch write left the server writable");
+    mysql_conn_free(conn);
+    return 0;
+}
+
+/* epoch-read HOST PORT EPOCH|none WRITER WAIT_MS: as a client would, within WAIT_MS (the row
+ * replicates): the row says EPOCH and WRITER; none: there is no row or table yet. */
+static int cmd_epoch_read(char **argv)
+{
+    struct mysql_conn *conn = app(argv[0], argv[1]);
+    uint64_t until = clock_boottime_ms() + strtoull(argv[4], NULL, 10);
+    uint64_t epoch = 0;
+    char writer[64] = "", err[512] = "";
+    int rc;
+    for (;;) {
+        rc = mysql_epoch_read(conn, 1000, &epoch, writer, sizeof writer, err, sizeof err);
+        bool match =
+            strcmp(argv[2], "none") == 0
+                ? rc == -ENOENT
+                : rc == 0 && epoch == strtoull(argv[2], NULL, 10) && strcmp(writer, argv[3]) == 0;
+        if (match) {
+            break;
+        }
+        EXPECT(clock_boottime_ms() < until, "on %s:%s: rc %d (%s), epoch %llu writer '%s'", argv[0],
+               argv[1], rc, err, (unsigned long long)epoch, writer);
+        usleep(20000);
+    }
+    printf("epoch row on %s:%s: %s\n", argv[0], argv[1], rc == 0 ? writer : "absent, as expected");
+    mysql_conn_free(conn);
+    return 0;
+}
+
 /* credentials FILE ok|eperm|einval */
 static int cmd_credentials(char **argv)
 {
@@ -576,6 +639,129 @@ static int cmd_bench_down(char **argv)
     return 0;
 }
 
+/* down-event: the worker watches its connection, as the daemon's does; probes run every
+ * INTERVAL ms (0: never, only when the worker reports a hang-up); mariadbd is SIGKILLed once the
+ * first probe answered (bench: at a random moment within the interval). */
+struct down_state {
+    uv_loop_t *loop;
+    uv_timer_t tick, kill_timer, watchdog;
+    struct mysql_worker *worker;
+    pid_t pid;
+    unsigned interval_ms;
+    bool bench;
+    bool probing;
+    uint64_t killed_us;
+    uint64_t detected_us;
+    enum mysql_probe_state state;
+    char errmsg[512];
+    unsigned probes_after_kill;
+};
+
+static void down_finish(struct down_state *d)
+{
+    uv_close((uv_handle_t *)&d->tick, NULL);
+    uv_close((uv_handle_t *)&d->kill_timer, NULL);
+    uv_close((uv_handle_t *)&d->watchdog, NULL);
+    mysql_worker_close(d->worker, NULL, NULL);
+}
+
+static void on_down_kill(uv_timer_t *timer)
+{
+    struct down_state *d = timer->data;
+    EXPECT(kill(d->pid, SIGKILL) == 0, "kill: %s", strerror(errno));
+    d->killed_us = clock_boottime_us();
+}
+
+static void on_down_probe(const struct mysql_probe_result *r, void *arg)
+{
+    struct down_state *d = arg;
+    d->probing = false;
+    if (r->error == -ECANCELED || d->detected_us != 0) {
+        return;
+    }
+    if (d->killed_us == 0) {
+        EXPECT(r->state == MYSQL_PROBE_UP, "first probe: %s", r->errmsg);
+        if (!uv_is_active((uv_handle_t *)&d->kill_timer)) {
+            uint64_t delay =
+                d->bench && d->interval_ms > 0 ? (uint64_t)(rand() % (int)d->interval_ms) : 0;
+            uv_timer_start(&d->kill_timer, on_down_kill, delay, 0);
+        }
+        return;
+    }
+    d->probes_after_kill++;
+    if (r->state != MYSQL_PROBE_UP) {
+        d->detected_us = clock_boottime_us();
+        d->state = r->state;
+        snprintf(d->errmsg, sizeof d->errmsg, "%s", r->errmsg);
+        down_finish(d);
+    }
+}
+
+static void down_probe(struct down_state *d)
+{
+    if (!d->probing && d->detected_us == 0 &&
+        mysql_worker_probe(d->worker, 1000, on_down_probe, d) == 0) {
+        d->probing = true;
+    }
+}
+
+static void on_down_tick(uv_timer_t *timer)
+{
+    down_probe(timer->data);
+}
+
+static void on_down_hangup(void *arg)
+{
+    down_probe(arg);
+}
+
+static void on_down_watchdog(uv_timer_t *timer)
+{
+    struct down_state *d = timer->data;
+    EXPECT(false, "no probe reported the killed server down within 10 s (%u probes after the kill)",
+           d->probes_after_kill);
+}
+
+/* down-event HOST PORT PID INTERVAL_MS test|bench. test: with INTERVAL_MS 0 nothing but the
+ * hang-up can make the worker probe again: the kill must be reported as REFUSED. bench: print
+ * "ms state hangups" from the kill to the probe that said so. */
+static int cmd_down_event(char **argv)
+{
+    static struct down_state d;
+    memset(&d, 0, sizeof d);
+    d.loop = uv_default_loop();
+    d.pid = (pid_t)atoi(argv[2]);
+    d.interval_ms = (unsigned)atoi(argv[3]);
+    d.bench = strcmp(argv[4], "bench") == 0;
+    srand((unsigned)clock_boottime_us());
+    char err[256];
+    EXPECT(mysql_worker_start(d.loop, coordinator(argv[0], argv[1]), &d.worker, err, sizeof err) ==
+               0,
+           "worker: %s", err);
+    mysql_worker_watch(d.worker, on_down_hangup, &d);
+    uv_timer_init(d.loop, &d.tick);
+    uv_timer_init(d.loop, &d.kill_timer);
+    uv_timer_init(d.loop, &d.watchdog);
+    d.tick.data = d.kill_timer.data = d.watchdog.data = &d;
+    if (d.interval_ms > 0) {
+        uv_timer_start(&d.tick, on_down_tick, d.interval_ms, d.interval_ms);
+    }
+    uv_timer_start(&d.watchdog, on_down_watchdog, 10000, 0);
+    down_probe(&d);
+    uv_run(d.loop, UV_RUN_DEFAULT);
+    if (d.bench) {
+        printf("%.3f %s\n", (d.detected_us - d.killed_us) / 1000.0,
+               mysql_probe_state_name(d.state));
+    } else {
+        EXPECT(d.state == MYSQL_PROBE_REFUSED, "the killed server was reported %s: %s",
+               mysql_probe_state_name(d.state), d.errmsg);
+        printf("killed server reported %s %.3f ms after SIGKILL with no periodic probe (%s)\n",
+               mysql_probe_state_name(d.state), (d.detected_us - d.killed_us) / 1000.0, d.errmsg);
+    }
+    uv_loop_close(d.loop);
+    return 0;
+}
+
 struct command {
     const char *name;
     int argc;
@@ -583,10 +769,13 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"probe", 3, cmd_probe},         {"refused", 2, cmd_refused},         {"paused", 4, cmd_paused},
-    {"fence", 2, cmd_fence},         {"repoint", 4, cmd_repoint},         {"wait", 5, cmd_wait},
-    {"errant", 5, cmd_errant},       {"credentials", 2, cmd_credentials}, {"check", 2, cmd_check},
-    {"bench-rtt", 3, cmd_bench_rtt}, {"bench-down", 4, cmd_bench_down},
+    {"probe", 3, cmd_probe},           {"refused", 2, cmd_refused},
+    {"paused", 4, cmd_paused},         {"fence", 2, cmd_fence},
+    {"repoint", 4, cmd_repoint},       {"wait", 5, cmd_wait},
+    {"errant", 5, cmd_errant},         {"credentials", 2, cmd_credentials},
+    {"check", 2, cmd_check},           {"bench-rtt", 3, cmd_bench_rtt},
+    {"bench-down", 4, cmd_bench_down}, {"epoch-write", 5, cmd_epoch_write},
+    {"epoch-read", 5, cmd_epoch_read}, {"down-event", 5, cmd_down_event},
 };
 
 int main(int argc, char **argv)
@@ -598,6 +787,6 @@ int main(int argc, char **argv)
         }
     }
     fprintf(stderr, "usage: mysql_lab probe|refused|paused|fence|repoint|wait|errant|"
-                    "credentials|check ARGS...\n");
+                    "credentials|check|epoch-write|epoch-read ARGS...\n");
     return 2;
 }

@@ -159,8 +159,28 @@ mariadb_sql r1 "INSERT INTO mmtest.t (src, n) VALUES ('r1', 1)" || exit 1
 run errant $A "$P3" $A "$P2" some
 run errant $A "$P2" $A "$P3" none
 
+echo "--- epoch table"
+# Clients read the row: let the app user (as root, not replicated).
+for n in m1 m2 r1; do
+    mariadb_sql $n "SET SESSION sql_log_bin=0; GRANT SELECT ON mmcoord.* TO '$MARIADB_APP_USER'@'%'" || exit 1
+done
+run epoch-read $A "$P1" none - 0
+run epoch-write $A "$P2" 5 m2 ok
+for p in "$P1" "$P2" "$P3"; do run epoch-read $A "$p" 5 m2 5000; done
+run epoch-write $A "$P1" 6 m1 ok
+for p in "$P1" "$P2" "$P3"; do run epoch-read $A "$p" 6 m1 5000; done
+mariadb_sql m1 "SET SESSION sql_log_bin=0; REVOKE DELETE ON mmcoord.* FROM '$MARIADB_COORD_USER'@'%'" || exit 1
+run epoch-write $A "$P1" 7 m1 denied
+run epoch-read $A "$P1" 6 m1 0
+mariadb_sql m1 "SET SESSION sql_log_bin=0; GRANT DELETE ON mmcoord.* TO '$MARIADB_COORD_USER'@'%'" || exit 1
+run epoch-write $A "$P1" 7 m1 ok
+run epoch-read $A "$P3" 7 m1 5000
+
 echo "--- paused server (SIGSTOP)"
 run paused $A "$P2" "$(mariadb_pid m2)" 300
+
+echo "--- a killed server is an event: the worker watches its idle connection (no periodic probe)"
+run down-event $A "$P2" "$(mariadb_pid m2)" 0 test
 
 echo "--- stopped server"
 mariadb_stop r1

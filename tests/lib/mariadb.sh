@@ -45,6 +45,8 @@ declare -ga _MDB_NAMES=()
 
 # The coordinator's privileges on MariaDB 10.11: keep in sync with docs/mysql.md.
 MARIADB_COORD_GRANT="PROCESS, CONNECTION ADMIN, READ_ONLY ADMIN, REPLICATION SLAVE ADMIN, SLAVE MONITOR"
+# The writer's daemon writes mmcoord.epoch before it opens (mysql/epoch.h, docs/mysql.md).
+MARIADB_COORD_EPOCH_GRANT="CREATE, INSERT, DELETE"
 
 mariadb_available() {
     command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || return 1
@@ -232,6 +234,7 @@ mariadb_create_users() {
         GRANT REPLICATION SLAVE ON *.* TO '$MARIADB_REPL_USER'@'%';
         CREATE USER IF NOT EXISTS '$MARIADB_COORD_USER'@'%' IDENTIFIED BY '$MARIADB_COORD_PASSWORD';
         GRANT $MARIADB_COORD_GRANT ON *.* TO '$MARIADB_COORD_USER'@'%';
+        GRANT $MARIADB_COORD_EPOCH_GRANT ON mmcoord.* TO '$MARIADB_COORD_USER'@'%';
         CREATE USER IF NOT EXISTS '$MARIADB_APP_USER'@'%' IDENTIFIED BY '$MARIADB_APP_PASSWORD';
         GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP ON mmtest.* TO '$MARIADB_APP_USER'@'%';"
 }

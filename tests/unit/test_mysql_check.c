@@ -34,6 +34,7 @@ static struct mysql_check_facts good(const char *node, unsigned long id, bool ma
     f.semi_sync_known = f.semi_sync_master = f.semi_sync_slave = true;
     f.replicating = f.replica_uses_gtid = true;
     snprintf(f.grants, sizeof(f.grants), "%s", mysql_check_required_privileges(&f.dialect));
+    snprintf(f.epoch_grants, sizeof(f.epoch_grants), "%s", MYSQL_CHECK_EPOCH_PRIVILEGES);
     return f;
 }
 
@@ -200,6 +201,38 @@ START_TEST(test_grants)
 }
 END_TEST
 
+START_TEST(test_epoch_table_grants)
+{
+    static const char *const maria[] = {
+        "GRANT PROCESS, CONNECTION ADMIN ON *.* TO `mmcoord`@`%`",
+        "GRANT CREATE, INSERT, DELETE ON `mmcoord`.* TO `mmcoord`@`%`",
+        "GRANT SELECT ON `mmcoordx`.* TO `mmcoord`@`%`"};
+    char out[256];
+    ck_assert_int_eq(mysql_check_db_privileges(maria, 3, "mmcoord", out, sizeof(out)), 0);
+    ck_assert_str_eq(out, "CREATE, INSERT, DELETE");
+    static const char *const plain[] = {"GRANT ALL PRIVILEGES ON mmcoord.* TO 'mmcoord'@'%'"};
+    ck_assert_int_eq(mysql_check_db_privileges(plain, 1, "mmcoord", out, sizeof(out)), 0);
+    ck_assert_str_eq(out, "ALL PRIVILEGES");
+
+    struct mysql_check_facts f = good("m1", 1, true);
+    struct mysql_check_report r = {0};
+    ck_assert_int_eq(mysql_check_evaluate(&f, 1, &r), 0);
+    ck_assert_int_eq(status_of(&r, "epoch_table", "m1"), MYSQL_CHECK_PASS);
+    mysql_check_report_free(&r);
+    snprintf(f.epoch_grants, sizeof(f.epoch_grants), "CREATE, INSERT");
+    ck_assert_int_eq(mysql_check_evaluate(&f, 1, &r), 0);
+    ck_assert_int_eq(status_of(&r, "epoch_table", "m1"), MYSQL_CHECK_FAIL);
+    ck_assert_ptr_nonnull(strstr(find(&r, "epoch_table", "m1")->message, "DELETE"));
+    ck_assert_ptr_nonnull(strstr(find(&r, "epoch_table", "m1")->fix, "ON mmcoord.*"));
+    mysql_check_report_free(&r);
+    /* The replica never writes it. */
+    f.is_master = false;
+    ck_assert_int_eq(mysql_check_evaluate(&f, 1, &r), 0);
+    ck_assert_ptr_null(find(&r, "epoch_table", "m1"));
+    mysql_check_report_free(&r);
+}
+END_TEST
+
 static void write_file(const char *path, const char *text, mode_t mode)
 {
     FILE *f = fopen(path, "w");
@@ -254,6 +287,7 @@ int main(void)
     tcase_add_test(tc, test_unreachable_and_increment);
     tcase_add_test(tc, test_mysql_gtid_mode);
     tcase_add_test(tc, test_grants);
+    tcase_add_test(tc, test_epoch_table_grants);
     tcase_add_test(tc, test_credentials);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
