@@ -200,6 +200,20 @@ const char *command_type_name(uint8_t type)
         return "set_writer";
     case COMMAND_OPENED:
         return "opened";
+    case COMMAND_MAINTENANCE:
+        return "maintenance";
+    case COMMAND_SWITCHOVER_BEGIN:
+        return "switchover_begin";
+    case COMMAND_SWITCHOVER_FENCED:
+        return "switchover_fenced";
+    case COMMAND_SWITCHOVER_CAUGHT_UP:
+        return "switchover_caught_up";
+    case COMMAND_SWITCHOVER_DONE:
+        return "switchover_done";
+    case COMMAND_SWITCHOVER_ABORT:
+        return "switchover_abort";
+    case COMMAND_FAILOVER_FORCE:
+        return "failover_force";
     default:
         return "unknown";
     }
@@ -330,6 +344,108 @@ static int encode_opened(struct codec_writer *w, const struct command_opened *c)
     return 0;
 }
 
+static int encode_maintenance(struct codec_writer *w, const struct command_maintenance *c)
+{
+    if (!flag(c->on) || !node_id_ok(c->via, sizeof c->via, false) ||
+        !string_fits(c->reason, sizeof c->reason)) {
+        return -EINVAL;
+    }
+    codec_put_u8(w, c->on);
+    codec_put_u32(w, c->uid);
+    codec_put_u64(w, c->wall_ms);
+    codec_put_string(w, c->via);
+    codec_put_string(w, c->reason);
+    return 0;
+}
+
+static int encode_switchover_begin(struct codec_writer *w, const struct command_switchover_begin *c)
+{
+    if (c->id == 0 || c->epoch == 0 || c->timeout_ms == 0 ||
+        !node_id_ok(c->from, sizeof c->from, false) || !node_id_ok(c->to, sizeof c->to, false) ||
+        !node_id_ok(c->via, sizeof c->via, false) || !string_fits(c->reason, sizeof c->reason)) {
+        return -EINVAL;
+    }
+    codec_put_u64(w, c->id);
+    codec_put_u64(w, c->epoch);
+    codec_put_string(w, c->from);
+    codec_put_string(w, c->to);
+    codec_put_u64(w, c->timeout_ms);
+    codec_put_u32(w, c->uid);
+    codec_put_u64(w, c->wall_ms);
+    codec_put_string(w, c->via);
+    codec_put_string(w, c->reason);
+    return 0;
+}
+
+static int encode_failover_force(struct codec_writer *w, const struct command_failover_force *c)
+{
+    if (c->id == 0 || c->timeout_ms == 0 || !node_id_ok(c->to, sizeof c->to, false) ||
+        !node_id_ok(c->via, sizeof c->via, false) || !string_fits(c->missing, sizeof c->missing)) {
+        return -EINVAL;
+    }
+    codec_put_u64(w, c->id);
+    codec_put_u64(w, c->epoch);
+    codec_put_string(w, c->to);
+    codec_put_u64(w, c->timeout_ms);
+    codec_put_u32(w, c->uid);
+    codec_put_u64(w, c->wall_ms);
+    codec_put_string(w, c->via);
+    codec_put_string(w, c->missing);
+    return 0;
+}
+
+static int encode_switchover_fenced(struct codec_writer *w,
+                                    const struct command_switchover_fenced *c)
+{
+    if (c->id == 0 || c->epoch == 0 || !node_id_ok(c->node, sizeof c->node, false) ||
+        !flag(c->flavor) || !string_fits(c->executed, sizeof c->executed)) {
+        return -EINVAL;
+    }
+    codec_put_u64(w, c->id);
+    codec_put_u64(w, c->epoch);
+    codec_put_string(w, c->node);
+    codec_put_u8(w, c->flavor);
+    codec_put_string(w, c->executed);
+    codec_put_u64(w, c->wall_ms);
+    return 0;
+}
+
+static int encode_switchover_caught_up(struct codec_writer *w,
+                                       const struct command_switchover_caught_up *c)
+{
+    if (c->id == 0 || !node_id_ok(c->node, sizeof c->node, false) ||
+        !string_fits(c->executed, sizeof c->executed)) {
+        return -EINVAL;
+    }
+    codec_put_u64(w, c->id);
+    codec_put_string(w, c->node);
+    codec_put_string(w, c->executed);
+    codec_put_u64(w, c->wall_ms);
+    return 0;
+}
+
+static int encode_switchover_done(struct codec_writer *w, const struct command_switchover_done *c)
+{
+    if (c->id == 0 || c->epoch == 0) {
+        return -EINVAL;
+    }
+    codec_put_u64(w, c->id);
+    codec_put_u64(w, c->epoch);
+    codec_put_u64(w, c->wall_ms);
+    return 0;
+}
+
+static int encode_switchover_abort(struct codec_writer *w, const struct command_switchover_abort *c)
+{
+    if (c->id == 0 || !string_fits(c->reason, sizeof c->reason)) {
+        return -EINVAL;
+    }
+    codec_put_u64(w, c->id);
+    codec_put_u64(w, c->wall_ms);
+    codec_put_string(w, c->reason);
+    return 0;
+}
+
 int command_encode(const struct command *cmd, uint8_t *buf, size_t cap, size_t *len)
 {
     struct codec_writer w;
@@ -357,6 +473,27 @@ int command_encode(const struct command *cmd, uint8_t *buf, size_t cap, size_t *
         break;
     case COMMAND_OPENED:
         rv = encode_opened(&w, &cmd->opened);
+        break;
+    case COMMAND_MAINTENANCE:
+        rv = encode_maintenance(&w, &cmd->maintenance);
+        break;
+    case COMMAND_SWITCHOVER_BEGIN:
+        rv = encode_switchover_begin(&w, &cmd->switchover_begin);
+        break;
+    case COMMAND_FAILOVER_FORCE:
+        rv = encode_failover_force(&w, &cmd->failover_force);
+        break;
+    case COMMAND_SWITCHOVER_FENCED:
+        rv = encode_switchover_fenced(&w, &cmd->switchover_fenced);
+        break;
+    case COMMAND_SWITCHOVER_CAUGHT_UP:
+        rv = encode_switchover_caught_up(&w, &cmd->switchover_caught_up);
+        break;
+    case COMMAND_SWITCHOVER_DONE:
+        rv = encode_switchover_done(&w, &cmd->switchover_done);
+        break;
+    case COMMAND_SWITCHOVER_ABORT:
+        rv = encode_switchover_abort(&w, &cmd->switchover_abort);
         break;
     default:
         rv = -EINVAL;
@@ -479,6 +616,102 @@ static void decode_opened(struct codec_reader *r, struct command_opened *c)
     expect_node_id(r, "opened", c->node_id);
 }
 
+/* Sequence ids are never 0: 0 means "no switchover" in the record. */
+static void expect_nonzero(struct codec_reader *r, const char *what, const char *field, uint64_t v)
+{
+    if (r->error == 0 && v == 0) {
+        reader_fail(r, "%s with %s 0", what, field);
+    }
+}
+
+static void decode_maintenance(struct codec_reader *r, struct command_maintenance *c)
+{
+    c->on = codec_get_u8(r, "on");
+    c->uid = codec_get_u32(r, "uid");
+    c->wall_ms = codec_get_u64(r, "wall_ms");
+    codec_get_string(r, "via", c->via, sizeof c->via);
+    codec_get_string(r, "reason", c->reason, sizeof c->reason);
+    expect_flag(r, "on", c->on);
+    expect_node_id(r, "maintenance", c->via);
+}
+
+static void decode_switchover_begin(struct codec_reader *r, struct command_switchover_begin *c)
+{
+    c->id = codec_get_u64(r, "id");
+    c->epoch = codec_get_u64(r, "epoch");
+    codec_get_string(r, "from", c->from, sizeof c->from);
+    codec_get_string(r, "to", c->to, sizeof c->to);
+    c->timeout_ms = codec_get_u64(r, "timeout_ms");
+    c->uid = codec_get_u32(r, "uid");
+    c->wall_ms = codec_get_u64(r, "wall_ms");
+    codec_get_string(r, "via", c->via, sizeof c->via);
+    codec_get_string(r, "reason", c->reason, sizeof c->reason);
+    expect_nonzero(r, "switchover_begin", "id", c->id);
+    expect_nonzero(r, "switchover_begin", "epoch", c->epoch);
+    expect_nonzero(r, "switchover_begin", "timeout_ms", c->timeout_ms);
+    expect_node_id(r, "switchover_begin (from)", c->from);
+    expect_node_id(r, "switchover_begin (to)", c->to);
+    expect_node_id(r, "switchover_begin (via)", c->via);
+}
+
+static void decode_failover_force(struct codec_reader *r, struct command_failover_force *c)
+{
+    c->id = codec_get_u64(r, "id");
+    c->epoch = codec_get_u64(r, "epoch");
+    codec_get_string(r, "to", c->to, sizeof c->to);
+    c->timeout_ms = codec_get_u64(r, "timeout_ms");
+    c->uid = codec_get_u32(r, "uid");
+    c->wall_ms = codec_get_u64(r, "wall_ms");
+    codec_get_string(r, "via", c->via, sizeof c->via);
+    codec_get_string(r, "missing", c->missing, sizeof c->missing);
+    expect_nonzero(r, "failover_force", "id", c->id);
+    expect_nonzero(r, "failover_force", "timeout_ms", c->timeout_ms);
+    expect_node_id(r, "failover_force (to)", c->to);
+    expect_node_id(r, "failover_force (via)", c->via);
+}
+
+static void decode_switchover_fenced(struct codec_reader *r, struct command_switchover_fenced *c)
+{
+    c->id = codec_get_u64(r, "id");
+    c->epoch = codec_get_u64(r, "epoch");
+    codec_get_string(r, "node", c->node, sizeof c->node);
+    c->flavor = codec_get_u8(r, "flavor");
+    codec_get_string(r, "executed", c->executed, sizeof c->executed);
+    c->wall_ms = codec_get_u64(r, "wall_ms");
+    expect_nonzero(r, "switchover_fenced", "id", c->id);
+    expect_nonzero(r, "switchover_fenced", "epoch", c->epoch);
+    expect_node_id(r, "switchover_fenced", c->node);
+    expect_flag(r, "flavor", c->flavor);
+}
+
+static void decode_switchover_caught_up(struct codec_reader *r,
+                                        struct command_switchover_caught_up *c)
+{
+    c->id = codec_get_u64(r, "id");
+    codec_get_string(r, "node", c->node, sizeof c->node);
+    codec_get_string(r, "executed", c->executed, sizeof c->executed);
+    c->wall_ms = codec_get_u64(r, "wall_ms");
+    expect_nonzero(r, "switchover_caught_up", "id", c->id);
+    expect_node_id(r, "switchover_caught_up", c->node);
+}
+
+static void decode_switchover_done(struct codec_reader *r, struct command_switchover_done *c)
+{
+    c->id = codec_get_u64(r, "id");
+    c->epoch = codec_get_u64(r, "epoch");
+    c->wall_ms = codec_get_u64(r, "wall_ms");
+    expect_nonzero(r, "switchover_done", "id", c->id);
+    expect_nonzero(r, "switchover_done", "epoch", c->epoch);
+}
+
+static void decode_switchover_abort(struct codec_reader *r, struct command_switchover_abort *c)
+{
+    c->id = codec_get_u64(r, "id");
+    c->wall_ms = codec_get_u64(r, "wall_ms");
+    codec_get_string(r, "reason", c->reason, sizeof c->reason);
+    expect_nonzero(r, "switchover_abort", "id", c->id);
+}
+
 int command_decode(const uint8_t *buf, size_t len, struct command *out, char *errmsg, size_t errlen)
 {
     struct codec_reader r;
@@ -529,6 +762,27 @@ int command_decode(const uint8_t *buf, size_t len, struct command *out, char *er
             break;
         case COMMAND_OPENED:
             decode_opened(&r, &out->opened);
+            break;
+        case COMMAND_MAINTENANCE:
+            decode_maintenance(&r, &out->maintenance);
+            break;
+        case COMMAND_SWITCHOVER_BEGIN:
+            decode_switchover_begin(&r, &out->switchover_begin);
+            break;
+        case COMMAND_FAILOVER_FORCE:
+            decode_failover_force(&r, &out->failover_force);
+            break;
+        case COMMAND_SWITCHOVER_FENCED:
+            decode_switchover_fenced(&r, &out->switchover_fenced);
+            break;
+        case COMMAND_SWITCHOVER_CAUGHT_UP:
+            decode_switchover_caught_up(&r, &out->switchover_caught_up);
+            break;
+        case COMMAND_SWITCHOVER_DONE:
+            decode_switchover_done(&r, &out->switchover_done);
+            break;
+        case COMMAND_SWITCHOVER_ABORT:
+            decode_switchover_abort(&r, &out->switchover_abort);
             break;
         default:
             reader_fail(&r, "unknown command type %u (this build knows 1..%u): upgrade this node",

@@ -88,8 +88,16 @@ enum command_type {
     COMMAND_RELEASE = 4,    /* the writer gives its epoch up (its mysqld is down, switchover) */
     COMMAND_SET_WRITER = 5, /* the leader names the writer of the next epoch */
     COMMAND_OPENED = 6,     /* the new writer has caught up and opened for writes */
+    /* Issue 8: operator actions. A switchover is a sequence of entries (coord/switchover.h). */
+    COMMAND_MAINTENANCE = 7,           /* automatic failover paused or resumed */
+    COMMAND_SWITCHOVER_BEGIN = 8,      /* a planned switchover starts */
+    COMMAND_SWITCHOVER_FENCED = 9,     /* the old writer fenced itself: its final position */
+    COMMAND_SWITCHOVER_CAUGHT_UP = 10, /* the target applied that final position */
+    COMMAND_SWITCHOVER_DONE = 11,      /* the target opened: the switchover is over */
+    COMMAND_SWITCHOVER_ABORT = 12,     /* stop the sequence (and roll back when needed) */
+    COMMAND_FAILOVER_FORCE = 13,       /* the operator's override of the automatic rules */
 };
-#define COMMAND_TYPE_MAX COMMAND_OPENED
+#define COMMAND_TYPE_MAX COMMAND_FAILOVER_FORCE
 
 /* What a node knows of its own MySQL server. Until the daemon probes MySQL, UNKNOWN. */
 enum mysql_view {
@@ -167,6 +175,90 @@ struct command_opened {
     uint64_t opened_wall_ms;
 };
 
+/* MAINTENANCE: automatic failover paused (@on 1) or resumed (@on 0). Leases are still held
+ * and renewed either way. @uid is the peer uid on the control socket of @via, the daemon
+ * that took the request; @wall_ms its clock (display only). */
+struct command_maintenance {
+    uint8_t on; /* 0 or 1 */
+    uint32_t uid;
+    uint64_t wall_ms;
+    char via[CODEC_ID_SIZE];
+    char reason[CODEC_REASON_SIZE];
+};
+
+/* How a switchover sequence started (record.h keeps one sequence at a time). */
+enum switchover_kind {
+    SWITCHOVER_KIND_PLANNED = 1, /* SWITCHOVER_BEGIN: fence, final position, catch up, switch */
+    SWITCHOVER_KIND_FORCED = 2,  /* FAILOVER_FORCE: switch once the old lease is over */
+};
+
+/* SWITCHOVER_BEGIN: move the writer of @epoch (@from) to @to. @id (never 0) names the sequence
+ * in every later entry; @timeout_ms is a duration, counted by each leader on its own clock from
+ * when it applied this entry. @reason says why @to (named by the operator, or picked). */
+struct command_switchover_begin {
+    uint64_t id;
+    uint64_t epoch;
+    char from[CODEC_ID_SIZE];
+    char to[CODEC_ID_SIZE];
+    uint64_t timeout_ms; /* > 0 */
+    uint32_t uid;
+    uint64_t wall_ms;
+    char via[CODEC_ID_SIZE];
+    char reason[CODEC_REASON_SIZE];
+};
+
+/* FAILOVER_FORCE: make @to the writer after the current epoch (@epoch, whose writer may be
+ * dead or "") even though the automatic rules refuse; @missing is what the operator accepted
+ * to lose (GTID text, may be empty). The lease rule still holds: the leader waits until the
+ * old writer fenced (SWITCHOVER_FENCED) or its lease ran out. */
+struct command_failover_force {
+    uint64_t id;
+    uint64_t epoch;
+    char to[CODEC_ID_SIZE];
+    uint64_t timeout_ms; /* > 0 */
+    uint32_t uid;
+    uint64_t wall_ms;
+    char via[CODEC_ID_SIZE];
+    char missing[CODEC_GTID_SIZE];
+};
+
+/* SWITCHOVER_FENCED: @node, writer of @epoch, fenced itself for sequence @id; @executed is what
+ * its server executed once read_only was seen ON (its final position; @flavor as in HEALTH).
+ * Applying it releases the epoch, like RELEASE. */
+struct command_switchover_fenced {
+    uint64_t id;
+    uint64_t epoch;
+    char node[CODEC_ID_SIZE];
+    uint8_t flavor; /* 0 MariaDB, 1 MySQL */
+    char executed[CODEC_GTID_SIZE];
+    uint64_t wall_ms;
+};
+
+/* SWITCHOVER_CAUGHT_UP: the target @node has executed the final position of sequence @id
+ * (@executed: its set at that moment). */
+struct command_switchover_caught_up {
+    uint64_t id;
+    char node[CODEC_ID_SIZE];
+    char executed[CODEC_GTID_SIZE];
+    uint64_t wall_ms;
+};
+
+/* SWITCHOVER_DONE: the new writer of @epoch opened; sequence @id is over. */
+struct command_switchover_done {
+    uint64_t id;
+    uint64_t epoch;
+    uint64_t wall_ms;
+};
+
+/* SWITCHOVER_ABORT: stop sequence @id; @reason says why (a refusal found by the leader, a
+ * timeout, the operator). Before the old writer released its epoch it simply keeps it; after,
+ * the leader rolls back by naming it writer of a new epoch (a fresh lease). */
+struct command_switchover_abort {
+    uint64_t id;
+    uint64_t wall_ms;
+    char reason[CODEC_REASON_SIZE];
+};
+
 struct command {
     uint8_t type; /* enum command_type */
     union {
@@ -176,6 +268,13 @@ struct command {
         struct command_release release;
         struct command_set_writer set_writer;
         struct command_opened opened;
+        struct command_maintenance maintenance;
+        struct command_switchover_begin switchover_begin;
+        struct command_failover_force failover_force;
+        struct command_switchover_fenced switchover_fenced;
+        struct command_switchover_caught_up switchover_caught_up;
+        struct command_switchover_done switchover_done;
+        struct command_switchover_abort switchover_abort;
     };
 };
 
@@ -194,7 +293,8 @@ int command_decode(const uint8_t *buf, size_t len, struct command *out, char *er
 int command_health_put(struct codec_writer *w, const struct command_health *c);
 void command_health_get(struct codec_reader *r, struct command_health *c);
 
-/* A short name for a command type ("report", "health", "renew", ...), or "unknown". */
+/* A short name for a command type ("report", "health", "renew", ..., "switchover_begin"), or
+ * "unknown". */
 const char *command_type_name(uint8_t type);
 
 /* "unknown", "up", "down", "timeout", "denied", "error". */

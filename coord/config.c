@@ -98,6 +98,9 @@ static const struct key key_table[] = {
      "the virtual IP the writer holds"},
     {SECTION_CLUSTER, "vip_interface", TYPE_IFNAME, 0, 0, NULL, false, NULL, CLUSTER(vip_interface),
      0, "the interface the virtual IP is added to"},
+    {SECTION_CLUSTER, "vip_lifetime_late_ms", TYPE_UINT, 400, 10000, "milliseconds", false, "500",
+     CLUSTER(vip_lifetime_late_ms), 0,
+     "how late the kernel may remove the virtual IP once its lifetime has run out"},
     {SECTION_CLUSTER, "probe_interval_ms", TYPE_UINT, 10, 60000, "milliseconds", false, "100",
      CLUSTER(probe_interval_ms), 0, "how often each node probes its own MySQL server"},
     {SECTION_CLUSTER, "probe_timeout_ms", TYPE_UINT, 20, 60000, "milliseconds", false, "300",
@@ -1334,4 +1337,14 @@ bool config_key_at(size_t index, const char **section, const char **key, const c
     *key = key_table[index].name;
     *help = key_table[index].help;
     return true;
+}
+
+void config_lease_params(const struct config *c, struct lease_params *out)
+{
+    *out = (struct lease_params){.lease_ms = c->lease_ms,
+                                 .drift = c->lease_drift,
+                                 .margin_ms = c->lease_margin_ms,
+                                 .fence_ms = c->fence_budget_ms,
+                                 .vip_lifetime = c->vip[0] != '\0',
+                                 .vip_late_ms = c->vip_lifetime_late_ms};
 }

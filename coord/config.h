@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coord/lease.h"
 #include "coord/log.h"
 
 #define CONFIG_MAX_NODES    7
@@ -63,7 +64,8 @@ struct config {
     unsigned garp_refresh_ms;     /* re-announce while held; default 0 (off) */
     char vip[64];                 /* "a.b.c.d/len", empty when not set (later issues use it) */
     char vip_interface[CONFIG_IFNAME_SIZE];
-    enum log_level log_level; /* default info */
+    unsigned vip_lifetime_late_ms; /* K: kernel removal of an expired VIP this late; default 500 */
+    enum log_level log_level;      /* default info */
 
     /* [node ID] sections, in file order */
     struct config_node nodes[CONFIG_MAX_NODES];
@@ -119,5 +121,9 @@ const struct config_node *config_find_raft_id(const struct config *config, uint6
  * "local"), its @key name and a one-line @help, and returns true; returns false past the end.
  * The strings are static. */
 bool config_key_at(size_t index, const char **section, const char **key, const char **help);
+
+/* The lease parameters of @c (coord/lease.h), the same on the writer's host and the leader: the
+ * VIP's kernel lifetime is in the lease arithmetic exactly when a VIP is configured. */
+void config_lease_params(const struct config *c, struct lease_params *out);
 
 #endif /* MMC_CONFIG_H */

@@ -67,16 +67,41 @@ static void sync_writer(struct coordinator *c, const struct record *record)
     }
 }
 
+/* Keep the switchover bookkeeping in step with the record: when this node first saw the
+ * sequence (its timeout runs from there), and when this host was told to fence for it (a
+ * probe after that moment is the one whose executed set is final). */
+static void sync_switchover(struct coordinator *c, const struct record *record, uint64_t now_ms)
+{
+    const struct record_switchover *sw = &record->switchover;
+    if (sw->id != 0 && c->switchover_seen_id != sw->id) {
+        c->switchover_seen_id = sw->id;
+        c->switchover_seen_ms = now_ms;
+    }
+    if (sw->id != 0 && c->fence_mark_id != sw->id &&
+        switchover_holds_fenced(record, c->opts.local_id, NULL, 0)) {
+        c->fence_mark_id = sw->id;
+        c->fence_mark_probes = c->local_probes;
+    }
+}
+
 void coordinator_set_leader(struct coordinator *c, bool leader, const struct record *record,
                             struct coordinator_time now)
 {
-    (void)now;
     c->leader = leader;
     c->barrier_done = false;
     c->promoting_epoch = 0;
     c->fault_seen_wall_ms = 0;
+    c->leader_sent_id = 0;
     memset(&c->last_decision, 0, sizeof c->last_decision); /* nothing decided in this term yet */
+    memset(&c->last_switchover, 0, sizeof c->last_switchover);
     lease_leader_init(&c->lease_leader, record->writer.epoch);
+    /* A committed RELEASE (or switchover FENCED) means the writer fenced before proposing it,
+     * and the record refuses its later RENEWs: a new leader need not wait that lease out
+     * either. This is what lets a new leader resume a switchover without a lease's pause. */
+    if (record->writer.released) {
+        lease_leader_released(&c->lease_leader, record->writer.epoch);
+    }
+    sync_switchover(c, record, now.boot_ms);
 }
 
 void coordinator_barrier_applied(struct coordinator *c, struct coordinator_time now)
@@ -111,6 +136,7 @@ void coordinator_applied(struct coordinator *c, const struct record *record,
 {
     if (cmd == NULL) { /* a snapshot was restored, or an entry did not decode */
         sync_writer(c, record);
+        sync_switchover(c, record, now.boot_ms);
         return;
     }
     switch (cmd->type) {
@@ -137,6 +163,12 @@ void coordinator_applied(struct coordinator *c, const struct record *record,
             lease_leader_released(&c->lease_leader, cmd->release.epoch);
         }
         break;
+    case COMMAND_SWITCHOVER_FENCED:
+        /* The old writer fenced itself for the handover: a release. */
+        if (status == 0) {
+            lease_leader_released(&c->lease_leader, cmd->switchover_fenced.epoch);
+        }
+        break;
     case COMMAND_SET_WRITER:
         if (cmd->set_writer.epoch == c->promoting_epoch) {
             c->promoting_epoch = 0;
@@ -156,6 +188,7 @@ void coordinator_applied(struct coordinator *c, const struct record *record,
         break;
     }
     sync_writer(c, record);
+    sync_switchover(c, record, now.boot_ms);
 }
 
 static bool health_changed(const struct command_health *a, const struct command_health *b)
@@ -185,6 +218,7 @@ void coordinator_local_health(struct coordinator *c, const struct command_health
     c->health = *health;
     snprintf(c->health.node_id, sizeof c->health.node_id, "%s", c->opts.local_id);
     c->health_known = true;
+    c->local_probes++;
     if (health->mysql == MYSQL_VIEW_UP) {
         c->silent_probes = 0;
     } else {
@@ -235,7 +269,14 @@ static void writer_tick(struct coordinator *c, const struct record *record,
     if (!c->health_known || c->health.mysql != MYSQL_VIEW_UP) {
         return; /* nothing to serve with: let the lease run down rather than extend it */
     }
-    if (c->last_renew_ms == 0 ||
+    struct host_target target;
+    coordinator_target(c, record, now.boot_ms, &target);
+    /* Opened means the server answers writable (after any catch-up), not merely allowed to. */
+    bool opening = target.writable && !c->opened_reported && !c->health.read_only;
+    /* The host may set the VIP's kernel lifetime only just after a RENEW was sent
+     * (lease_vip_refresh_due): renewing the moment the server opens puts the VIP up a round
+     * trip later instead of up to a renewal interval later. */
+    if (c->last_renew_ms == 0 || opening ||
         now.boot_ms - c->last_renew_ms >= lease_renew_interval_ms(&c->opts.lease)) {
         struct command cmd;
         memset(&cmd, 0, sizeof cmd);
@@ -246,10 +287,7 @@ static void writer_tick(struct coordinator *c, const struct record *record,
         propose(c, &cmd);
         c->last_renew_ms = now.boot_ms;
     }
-    struct host_target target;
-    coordinator_target(c, record, now.boot_ms, &target);
-    /* Opened means the server answers writable (after any catch-up), not merely allowed to. */
-    if (target.writable && !c->opened_reported && !c->health.read_only) {
+    if (opening) {
         struct command cmd;
         memset(&cmd, 0, sizeof cmd);
         cmd.type = COMMAND_OPENED;
@@ -259,6 +297,138 @@ static void writer_tick(struct coordinator *c, const struct record *record,
         propose(c, &cmd);
         c->opened_reported = true;
     }
+}
+
+unsigned coordinator_switchover_nodes(const struct coordinator *c, const struct record *record,
+                                      uint64_t now_ms, struct switchover_node *out)
+{
+    for (unsigned i = 0; i < c->opts.n_nodes; i++) {
+        const struct record_node *r = record_find_node(record, c->opts.nodes[i].id);
+        memset(&out[i], 0, sizeof out[i]);
+        out[i].id = c->opts.nodes[i].id;
+        out[i].candidate = c->opts.nodes[i].candidate;
+        out[i].health = r != NULL && r->has_health ? &r->health : NULL;
+        out[i].fresh =
+            c->health_seen[i] && now_ms - c->health_seen_ms[i] <= c->opts.health_stale_ms;
+    }
+    return c->opts.n_nodes;
+}
+
+static void append_reason(struct decision *d, const char *note)
+{
+    size_t len = strlen(d->reason);
+    snprintf(d->reason + len, sizeof d->reason - len, "; %s", note);
+}
+
+/* Maintenance: no automatic change of writer. The decision still says what the rules would
+ * have done, so that the operator sees what turning it off would do. */
+static void pause_for_maintenance(struct decision *d, const struct record_maintenance *m)
+{
+    char text[2 * CODEC_REASON_SIZE];
+    int n = snprintf(text, sizeof text,
+                     "maintenance on (%.60s, uid %lu): automatic failover paused; %s%s",
+                     m->reason[0] != '\0' ? m->reason : "no reason given", (unsigned long)m->uid,
+                     d->kind == DECISION_PROMOTE ? "otherwise: " : "", d->reason);
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof d->reason ? (size_t)n : sizeof d->reason - 1;
+    memcpy(d->reason, text, len); /* cut to fit: the start says what matters */
+    d->reason[len] = '\0';
+    if (d->kind == DECISION_PROMOTE) {
+        d->kind = DECISION_WAIT;
+        d->node[0] = '\0';
+        d->catch_up_from[0] = '\0';
+    }
+}
+
+/* The switchover in the record, if any, drives the leader. Returns true when it did (the
+ * automatic rules must not act now), false when they decide (none in progress, or DEFER). */
+static bool leader_switchover(struct coordinator *c, const struct record *record,
+                              const struct switchover_node *nodes, unsigned n_nodes,
+                              struct coordinator_time now)
+{
+    const struct record_switchover *sw = &record->switchover;
+    struct switchover_view view = {.record = record, .nodes = nodes, .n_nodes = n_nodes};
+    struct switchover_leader_input in = {
+        .view = &view,
+        .lease_over = lease_leader_may_promote(&c->lease_leader, &c->opts.lease, now.boot_ms),
+        .lease_remaining_ms =
+            lease_leader_remaining_ms(&c->lease_leader, &c->opts.lease, now.boot_ms),
+        .elapsed_ms = c->switchover_seen_id == sw->id ? now.boot_ms - c->switchover_seen_ms : 0,
+        .wall_ms = now.wall_ms,
+    };
+    struct switchover_action *act = &c->last_switchover;
+    switchover_leader_step(&in, act);
+    if (c->opts.rule == COORDINATOR_RULE_BROKEN_SWITCH_UNFENCED &&
+        sw->kind == SWITCHOVER_KIND_PLANNED && sw->step == SWITCHOVER_STEP_BEGUN) {
+        /* Broken on purpose: name the target at once, fenced or not. */
+        memset(act, 0, sizeof *act);
+        act->kind = SWITCHOVER_ACT_PROPOSE;
+        snprintf(act->reason, sizeof act->reason, "switchover %llu (unfenced, broken rule)",
+                 (unsigned long long)sw->id);
+        act->cmd.type = COMMAND_SET_WRITER;
+        act->cmd.set_writer.epoch = record->writer.epoch + 1;
+        snprintf(act->cmd.set_writer.node_id, sizeof act->cmd.set_writer.node_id, "%s", sw->to);
+        snprintf(act->cmd.set_writer.reason, sizeof act->cmd.set_writer.reason, "%s", act->reason);
+    }
+    if (act->kind == SWITCHOVER_ACT_NONE || act->kind == SWITCHOVER_ACT_DEFER) {
+        return false;
+    }
+    memset(&c->last_decision, 0, sizeof c->last_decision);
+    snprintf(c->last_decision.reason, sizeof c->last_decision.reason, "%s", act->reason);
+    c->last_decision.kind = DECISION_WAIT;
+    if (act->kind == SWITCHOVER_ACT_WAIT) {
+        return true;
+    }
+    if (act->cmd.type == COMMAND_SET_WRITER) {
+        c->last_decision.kind = DECISION_PROMOTE;
+        snprintf(c->last_decision.node, sizeof c->last_decision.node, "%s",
+                 act->cmd.set_writer.node_id);
+    }
+    /* Once per step; again after a lease's time if the record has not moved (a proposal can
+     * be lost with a leader change). */
+    if (c->leader_sent_id == sw->id && c->leader_sent_step == sw->step &&
+        c->leader_sent_type == act->cmd.type &&
+        now.boot_ms - c->leader_sent_ms < c->opts.lease.lease_ms) {
+        return true;
+    }
+    propose(c, &act->cmd);
+    c->leader_sent_id = sw->id;
+    c->leader_sent_step = sw->step;
+    c->leader_sent_type = act->cmd.type;
+    c->leader_sent_ms = now.boot_ms;
+    if (act->cmd.type == COMMAND_SET_WRITER) {
+        c->promoting_epoch = act->cmd.set_writer.epoch;
+        c->promoting_since_ms = now.boot_ms;
+    }
+    return true;
+}
+
+/* The old writer's FENCED and the target's CAUGHT_UP, from local facts. */
+static void node_switchover_tick(struct coordinator *c, const struct record *record,
+                                 struct coordinator_time now)
+{
+    const struct record_switchover *sw = &record->switchover;
+    if (sw->id == 0) {
+        return;
+    }
+    struct switchover_local local = {
+        .node = c->opts.local_id,
+        .health = c->health_known ? &c->health : NULL,
+        .probed_since_fence = c->fence_mark_id == sw->id && c->local_probes > c->fence_mark_probes,
+        .wall_ms = now.wall_ms,
+    };
+    struct command cmd;
+    if (!switchover_node_step(record, &local, &cmd)) {
+        return;
+    }
+    /* Forwarding is best effort: say it again after a while if the record did not move. */
+    if (c->node_sent_id == sw->id && c->node_sent_type == cmd.type &&
+        now.boot_ms - c->node_sent_ms < lease_renew_interval_ms(&c->opts.lease)) {
+        return;
+    }
+    propose(c, &cmd);
+    c->node_sent_id = sw->id;
+    c->node_sent_type = cmd.type;
+    c->node_sent_ms = now.boot_ms;
 }
 
 static void leader_tick(struct coordinator *c, const struct record *record,
@@ -275,13 +445,16 @@ static void leader_tick(struct coordinator *c, const struct record *record,
         c->promoting_epoch = 0;
     }
     struct decide_node nodes[COORDINATOR_MAX_NODES];
-    for (unsigned i = 0; i < c->opts.n_nodes; i++) {
-        const struct record_node *r = record_find_node(record, c->opts.nodes[i].id);
-        nodes[i].id = c->opts.nodes[i].id;
-        nodes[i].candidate = c->opts.nodes[i].candidate;
-        nodes[i].health = r != NULL && r->has_health ? &r->health : NULL;
-        nodes[i].fresh =
-            c->health_seen[i] && now.boot_ms - c->health_seen_ms[i] <= c->opts.health_stale_ms;
+    struct switchover_node sw_nodes[COORDINATOR_MAX_NODES];
+    unsigned n = coordinator_switchover_nodes(c, record, now.boot_ms, sw_nodes);
+    for (unsigned i = 0; i < n; i++) {
+        nodes[i].id = sw_nodes[i].id;
+        nodes[i].candidate = sw_nodes[i].candidate;
+        nodes[i].health = sw_nodes[i].health;
+        nodes[i].fresh = sw_nodes[i].fresh;
+    }
+    if (leader_switchover(c, record, sw_nodes, n, now)) {
+        return;
     }
     struct decide_input in = {
         .record = record,
@@ -300,6 +473,12 @@ static void leader_tick(struct coordinator *c, const struct record *record,
     }
     if (decide(&in, &c->last_decision) != 0) {
         return;
+    }
+    if (c->last_switchover.kind == SWITCHOVER_ACT_DEFER) {
+        append_reason(&c->last_decision, c->last_switchover.reason);
+    }
+    if (record->maintenance.on) {
+        pause_for_maintenance(&c->last_decision, &record->maintenance);
     }
     if (c->last_decision.kind == DECISION_NONE) {
         c->fault_seen_wall_ms = 0;
@@ -328,10 +507,12 @@ void coordinator_tick(struct coordinator *c, const struct record *record,
                       struct coordinator_time now)
 {
     sync_writer(c, record);
+    sync_switchover(c, record, now.boot_ms);
     if (c->health_known && now.boot_ms - c->last_health_sent_ms >= c->opts.report_interval_ms) {
         send_health(c, now);
     }
     writer_tick(c, record, now);
+    node_switchover_tick(c, record, now);
     leader_tick(c, record, now);
 }
 
@@ -340,6 +521,10 @@ void coordinator_target(const struct coordinator *c, const struct record *record
 {
     memset(out, 0, sizeof *out);
     const struct record_writer *w = &record->writer;
+    const char *catch_up = switchover_catch_up_to(record, c->opts.local_id);
+    if (catch_up != NULL) {
+        snprintf(out->catch_up_to, sizeof out->catch_up_to, "%s", catch_up);
+    }
     bool mine =
         w->node[0] != '\0' && strcmp(w->node, c->opts.local_id) == 0 && c->writer_epoch == w->epoch;
     if (w->node[0] != '\0' && !mine) {
@@ -348,6 +533,9 @@ void coordinator_target(const struct coordinator *c, const struct record *record
     if (!mine) {
         snprintf(out->reason, sizeof out->reason, "%s",
                  w->node[0] != '\0' ? "not the writer" : "no writer");
+        return;
+    }
+    if (switchover_holds_fenced(record, c->opts.local_id, out->reason, sizeof out->reason)) {
         return;
     }
     if (w->released || c->released) {

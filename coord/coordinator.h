@@ -19,9 +19,15 @@
  *   whether to promote, proposing at most one SET_WRITER per epoch;
  * - every other master stays fenced, and every non-writer replicates from the writer.
  *
+ * - switchover and forced failover (coord/switchover.h): the old writer fences and reports its
+ *   final position, the target reports when it has applied it, and the leader's proposals
+ *   follow the sequence in the record instead of the automatic rules while one is in progress;
+ * - maintenance (a flag in the record): the leader makes no automatic change of writer and
+ *   says so in its decision; leases are held and renewed as usual.
+ *
  * Not yet here (issue 7 continues): catching a lagging new writer up from the server that holds
  * what it lacks before it opens (the decision names the source; the target does not use it
- * yet), maintenance and switchover.
+ * yet).
  */
 #ifndef MMC_COORDINATOR_H
 #define MMC_COORDINATOR_H
@@ -33,6 +39,7 @@
 #include "coord/decide.h"
 #include "coord/lease.h"
 #include "coord/record.h"
+#include "coord/switchover.h"
 
 #define COORDINATOR_MAX_NODES     RECORD_MAX_NODES
 #define COORDINATOR_PROPOSALS_MAX 8
@@ -48,6 +55,8 @@ enum coordinator_rule {
     COORDINATOR_RULE_CORRECT = 0,
     COORDINATOR_RULE_BROKEN_NO_WAIT,         /* promote without waiting out the lease */
     COORDINATOR_RULE_BROKEN_T_LAST_AT_APPLY, /* take t_last when a RENEW applies, not appends */
+    COORDINATOR_RULE_BROKEN_SWITCH_UNFENCED, /* switch over without waiting for the old writer
+                                                to fence (FENCED) or its lease to run out */
 };
 
 struct coordinator_options {
@@ -77,6 +86,9 @@ struct host_target {
     uint64_t fence_at_ms;               /* when writable: fenced by then (lease_until - F) */
     char replicate_from[CODEC_ID_SIZE]; /* the node to replicate from, "" for none */
     char reason[CODEC_REASON_SIZE];     /* why this target, for the log and status */
+    /* The switchover's target: the old writer's final position (GTID text) to apply before
+     * the switch, "" otherwise. The host may wait for it and probe at once when it is there. */
+    char catch_up_to[CODEC_GTID_SIZE];
 };
 
 struct coordinator {
@@ -108,6 +120,21 @@ struct coordinator {
     uint64_t health_seq;
     uint64_t last_health_sent_ms;
     unsigned silent_probes; /* consecutive probes that were not UP */
+
+    /* Switchover (coord/switchover.h). */
+    uint64_t switchover_seen_id; /* the sequence timed below */
+    uint64_t switchover_seen_ms; /* when this node first saw it (applied, restored, restarted) */
+    uint64_t local_probes;       /* local health results so far */
+    uint64_t fence_mark_id;      /* the sequence this host was told to fence for */
+    uint64_t fence_mark_probes;  /* local_probes at that moment */
+    uint64_t node_sent_id;       /* the last FENCED / CAUGHT_UP proposed: id, type, when */
+    uint8_t node_sent_type;
+    uint64_t node_sent_ms;
+    uint64_t leader_sent_id; /* the last sequence entry the leader proposed: id, step, type */
+    uint8_t leader_sent_step;
+    uint8_t leader_sent_type;
+    uint64_t leader_sent_ms;
+    struct switchover_action last_switchover; /* the leader's latest look at the sequence */
 
     /* Proposals waiting to be taken. */
     struct command proposals[COORDINATOR_PROPOSALS_MAX];
@@ -147,6 +174,14 @@ void coordinator_tick(struct coordinator *c, const struct record *record,
 
 /* Take the next proposal. Returns true and fills @out, or false when there is none. */
 bool coordinator_take_proposal(struct coordinator *c, struct command *out);
+
+/* The nodes as this coordinator sees them at @now, for switchover_check() and status: id,
+ * candidate, freshness of health and the health in @record; the verdict fields are left unset
+ * (verdict_known false) for the caller to fill from coord/decide.c. @out has room for
+ * COORDINATOR_MAX_NODES; returns how many were filled. The pointers point into @c and
+ * @record. */
+unsigned coordinator_switchover_nodes(const struct coordinator *c, const struct record *record,
+                                      uint64_t now_ms, struct switchover_node *out);
 
 /* What this host should look like at @now (pure: does not change @c). */
 void coordinator_target(const struct coordinator *c, const struct record *record, uint64_t now_ms,

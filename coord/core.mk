@@ -6,6 +6,7 @@ coord_libcoord_a_SOURCES += \
 	coord/control.c coord/control.h \
 	coord/lease.c coord/lease.h \
 	coord/decide.c coord/decide.h \
+	coord/switchover.c coord/switchover.h \
 	coord/coordinator.c coord/coordinator.h
 coord_libcoord_a_CFLAGS += $(JANSSON_CFLAGS) $(UV_CFLAGS)
 
@@ -32,11 +33,16 @@ check_PROGRAMS += tests/unit/test_codec tests/unit/test_record tests/fixture/tes
 TESTS += tests/unit/test_codec tests/unit/test_record tests/fixture/test_fixture \
 	tests/unit/test_lease
 
-check_PROGRAMS += tests/unit/test_decide tests/unit/test_coordinator
-TESTS += tests/unit/test_decide tests/unit/test_coordinator
+check_PROGRAMS += tests/unit/test_decide tests/unit/test_coordinator tests/unit/test_switchover
+TESTS += tests/unit/test_decide tests/unit/test_coordinator tests/unit/test_switchover
+tests_unit_test_switchover_SOURCES = tests/unit/test_switchover.c
+tests_unit_test_switchover_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_switchover_LDADD = coord/libcoord.a mysql/libmmmysql.a $(CHECK_LIBS) \
+	$(JANSSON_LIBS) -lm
 tests_unit_test_coordinator_SOURCES = tests/unit/test_coordinator.c
 tests_unit_test_coordinator_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_coordinator_LDADD = coord/libcoord.a mysql/libmmmysql.a $(CHECK_LIBS) -lm
+tests_unit_test_coordinator_LDADD = coord/libcoord.a mysql/libmmmysql.a $(CHECK_LIBS) \
+	$(JANSSON_LIBS) -lm
 tests_unit_test_decide_SOURCES = tests/unit/test_decide.c
 tests_unit_test_decide_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_decide_LDADD = coord/libcoord.a mysql/libmmmysql.a $(CHECK_LIBS)

@@ -725,10 +725,7 @@ static void coordinator_options_from_config(const struct config *c, struct coord
         o->nodes[i].candidate = c->nodes[i].candidate;
         o->n_nodes = i + 1;
     }
-    o->lease = (struct lease_params){.lease_ms = c->lease_ms,
-                                     .drift = c->lease_drift,
-                                     .margin_ms = c->lease_margin_ms,
-                                     .fence_ms = c->fence_budget_ms};
+    config_lease_params(c, &o->lease);
     o->report_interval_ms = c->report_interval_ms;
     /* Health goes out on every change and every report interval: two missed reports and a
      * probe's time make it stale. */

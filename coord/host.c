@@ -72,6 +72,8 @@ struct host {
     bool probing;
     bool job_running;
     uint64_t last_repoint_ms;
+    char last_repoint_to[CODEC_HOST_SIZE + 8]; /* "host:port" of the last repoint job */
+    bool io_connecting; /* the last probe saw the IO thread reconnecting to its source */
     bool repl_known;
     struct mysql_credentials repl;
     struct mysql_credentials coord; /* to ask the other servers before opening */
@@ -83,8 +85,9 @@ struct host {
     struct vip_address vip_address;
     struct arp_sender sender;
     struct arp_announcer announcer;
-    uint64_t vip_until_ms; /* lease end the VIP's lifetime was last set for */
-    bool vip_assumed;      /* held only as far as we know at start: removed quietly */
+    uint64_t vip_until_ms;     /* lease end the VIP's lifetime was last set for */
+    struct lease_params lease; /* when the VIP's kernel lifetime may be set (coord/lease.h) */
+    bool vip_assumed;          /* held only as far as we know at start: removed quietly */
 
     struct host_view view;
     bool closing;
@@ -159,6 +162,7 @@ static void probe_done(const struct mysql_probe_result *r, void *arg)
         h.read_only = r->read_only || r->super_read_only;
         h.flavor = mysql_probe_gtid_flavor(&r->dialect) == GTID_FLAVOR_MYSQL;
         const struct mysql_replica_status *rs = &r->replica;
+        host->io_connecting = rs->configured && rs->io_state == MYSQL_IO_CONNECTING;
         if (rs->configured) {
             h.replicating = 1;
             h.io_running = rs->io_state == MYSQL_IO_RUNNING;
@@ -523,20 +527,29 @@ static void vip_release(struct host *host)
 
 static void vip_hold(struct host *host, const struct host_target *target, uint64_t now_ms)
 {
-    if (host->view.vip_held && target->lease_until_ms == host->vip_until_ms) {
-        return;
-    }
     /* The kernel drops the VIP by itself when nobody renews it (every user-space process on the
-     * host dead): a lifetime that covers the lease, in the whole seconds it counts in. */
-    uint64_t remaining = target->lease_until_ms > now_ms ? target->lease_until_ms - now_ms : 0;
-    unsigned lifetime = (unsigned)((remaining + 999) / 1000);
-    if (lifetime == 0) {
-        lifetime = 1;
+     * host dead). Its lifetime counts from when it is set, so it is set only just after a RENEW
+     * was sent, for T whole seconds: the leader's wait covers that (coord/lease.h). Between two
+     * such moments the address keeps the expiry it has. */
+    uint64_t set_for = host->view.vip_held ? host->vip_until_ms : 0;
+    if (!lease_vip_refresh_due(&host->lease, target->lease_until_ms, set_for, now_ms)) {
+        return; /* set for this RENEW already, or it committed too late: the next one will do */
     }
+    unsigned lifetime = lease_vip_lifetime_s(&host->lease);
     char errmsg[256];
     if (vip_add(host->vip, host->config->vip_interface, &host->vip_address, lifetime, errmsg,
                 sizeof errmsg) != 0) {
         host_log(host, LOG_LEVEL_ERROR, "%s", errmsg);
+        return;
+    }
+    if (!lease_vip_window_open(&host->lease, target->lease_until_ms, clock_boottime_ms())) {
+        /* Descheduled between the check and the netlink call: this expiry is later than the
+         * leader's wait allows for. */
+        host_log(host, LOG_LEVEL_WARN,
+                 "VIP %s: lifetime set too long after its renewal was sent; removed until the "
+                 "next renewal",
+                 host->config->vip);
+        vip_release(host);
         return;
     }
     host->view.vip_lifetime_s = lifetime;
@@ -627,16 +640,25 @@ void host_reconcile(struct host *host, const struct host_target *target,
         }
         return;
     }
-    if (target->replicate_from[0] == '\0' || !host->repl_known ||
-        now_ms - host->last_repoint_ms < REPOINT_RETRY_MS) {
+    if (target->replicate_from[0] == '\0' || !host->repl_known) {
         return;
     }
     const struct config_node *source = config_find_node(host->config, target->replicate_from);
     if (source == NULL) {
         return;
     }
-    if (h->replicating && h->io_running && h->sql_running &&
+    /* From the right source with the IO thread reconnecting by itself: a repoint would only
+     * block in STOP SLAVE on the dead source. */
+    if (h->replicating && (h->io_running || host->io_connecting) && h->sql_running &&
         strcmp(h->source_host, source->mysql_host) == 0 && h->source_port == source->mysql_port) {
+        return;
+    }
+    /* Retrying the same source waits a while (its IO thread reconnects by itself); a new
+     * source, after a change of writer, goes at once. */
+    char to[sizeof host->last_repoint_to];
+    snprintf(to, sizeof to, "%s:%u", source->mysql_host, (unsigned)source->mysql_port);
+    if (strcmp(to, host->last_repoint_to) == 0 &&
+        now_ms - host->last_repoint_ms < REPOINT_RETRY_MS) {
         return;
     }
     struct job *job = calloc(1, sizeof *job);
@@ -648,6 +670,7 @@ void host_reconcile(struct host *host, const struct host_target *target,
     job->source_port = source->mysql_port;
     job->repl = host->repl;
     host->last_repoint_ms = now_ms;
+    snprintf(host->last_repoint_to, sizeof host->last_repoint_to, "%s", to);
     submit_job(host, job);
 }
 
@@ -672,6 +695,7 @@ int host_start(const struct host_options *opts, struct host **out, char *errmsg,
     }
     host->loop = opts->loop;
     host->config = config;
+    config_lease_params(config, &host->lease);
     host->on_health = opts->on_health;
     host->on_log = opts->on_log;
     host->data = opts->data;

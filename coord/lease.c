@@ -8,10 +8,53 @@
 
 #include "coord/lease.h"
 
+/* The kernel may remove an expired address this much before its lifetime is over (its check
+ * rounds the age up by a fiftieth of a second); the lifetime keeps this much spare. */
+#define VIP_KERNEL_EARLY_MS 50
+
+uint64_t lease_vip_window_ms(const struct lease_params *p)
+{
+    return p->lease_ms / 8;
+}
+
+unsigned lease_vip_lifetime_s(const struct lease_params *p)
+{
+    uint64_t needed = lease_renew_interval_ms(p) + lease_vip_window_ms(p) + VIP_KERNEL_EARLY_MS;
+    uint64_t s = (needed + 999) / 1000;
+    return s == 0 ? 1 : (unsigned)s;
+}
+
+uint64_t lease_vip_bound_ms(const struct lease_params *p)
+{
+    return lease_vip_window_ms(p) + (uint64_t)lease_vip_lifetime_s(p) * 1000 + p->vip_late_ms;
+}
+
 uint64_t lease_leader_wait_ms(const struct lease_params *p)
 {
-    double wait = (double)p->lease_ms * (1.0 + p->drift) / (1.0 - p->drift);
+    /* The VIP's kernel lifetime is a second lease, counted from the same send time: the
+     * leader waits out whichever of the two ends later. */
+    uint64_t covered = p->lease_ms;
+    if (p->vip_lifetime && lease_vip_bound_ms(p) > covered) {
+        covered = lease_vip_bound_ms(p);
+    }
+    double wait = (double)covered * (1.0 + p->drift) / (1.0 - p->drift);
     return (uint64_t)ceil(wait) + p->margin_ms;
+}
+
+bool lease_vip_window_open(const struct lease_params *p, uint64_t lease_until_ms, uint64_t now_ms)
+{
+    if (lease_until_ms < p->lease_ms) {
+        return false; /* no RENEW applied: no send time to count from */
+    }
+    uint64_t sent = lease_until_ms - p->lease_ms;
+    return now_ms <= sent + lease_vip_window_ms(p) && now_ms + p->fence_ms < lease_until_ms;
+}
+
+bool lease_vip_refresh_due(const struct lease_params *p, uint64_t lease_until_ms,
+                           uint64_t vip_set_for_until_ms, uint64_t now_ms)
+{
+    return lease_until_ms > vip_set_for_until_ms &&
+           lease_vip_window_open(p, lease_until_ms, now_ms);
 }
 
 uint64_t lease_renew_interval_ms(const struct lease_params *p)

@@ -38,6 +38,11 @@ struct lease_params {
     double drift;       /* rho, 0 <= rho < 0.5 */
     uint64_t margin_ms; /* delta */
     uint64_t fence_ms;  /* F */
+    /* The writer's VIP carries a kernel lifetime (valid_lft), set by lease_vip_refresh_due()'s
+     * rule, and the leader's wait covers it: the backstop when every mmcoord process on the
+     * writer's host is dead. False when no VIP is configured. */
+    bool vip_lifetime;
+    uint64_t vip_late_ms; /* K: how late the kernel may remove an address whose lifetime ran out */
 };
 
 /* Check that @p can carry the argument, and that a writer renewing every L/4 through a raft
@@ -46,11 +51,52 @@ struct lease_params {
 int lease_params_check(const struct lease_params *p, unsigned heartbeat_ms,
                        unsigned election_timeout_ms, char *errmsg, size_t errlen);
 
-/* How long the leader waits after t_last before it may promote: ceil(L(1+rho)/(1-rho)) + delta. */
+/* How long the leader waits after t_last before it may promote:
+ * ceil(max(L, V)(1+rho)/(1-rho)) + delta, where V is lease_vip_bound_ms() when the VIP carries a
+ * kernel lifetime and 0 otherwise. */
 uint64_t lease_leader_wait_ms(const struct lease_params *p);
 
 /* How often the writer renews: L/4. */
 uint64_t lease_renew_interval_ms(const struct lease_params *p);
+
+/* ---- The VIP's kernel lifetime ----
+ *
+ * The kernel counts an address lifetime in whole seconds and removes an expired address up to
+ * K late (K = vip_late_ms; measured up to about 0.4 s on Debian 12). It is the last backstop,
+ * for a host whose daemon and fencer are both dead, so its end must come before the leader's
+ * wait does. A lifetime counts from when it is set, so the writer sets it only within a window
+ * B of the send time of the RENEW whose lease it serves under (a RENEW that committed
+ * promptly), with a fixed lifetime T: the address is gone by t_send + B + T + K on the writer's
+ * clock. That RENEW was appended before the leader's t_last (the lease argument in the top
+ * comment), so a leader wait that covers V = B + T + K the way it covers L keeps the VIP on
+ * one host at a time. Setting it on every reconcile, or to the lease's remaining time rounded
+ * up, would let it outlive the wait by up to (L - F) + 1 s + K.
+ */
+
+/* B: how long after a RENEW's send time the writer may still set the VIP's lifetime for it:
+ * L/8 (half a renewal interval, several times a RENEW's commit time on a LAN). */
+uint64_t lease_vip_window_ms(const struct lease_params *p);
+
+/* T: the lifetime to give the VIP, in whole seconds: the least that outlasts a renewal interval
+ * plus the window (and the kernel removing up to 20 ms early), at least 1. */
+unsigned lease_vip_lifetime_s(const struct lease_params *p);
+
+/* V = B + T + K: how long after the send time of the RENEW it was set for the VIP may still be
+ * on the writer's host, on the writer's clock. */
+uint64_t lease_vip_bound_ms(const struct lease_params *p);
+
+/* True when the VIP may be (re)set now with lease_vip_lifetime_s(): the writer serves under a
+ * lease ending at @lease_until_ms (its RENEW was sent at lease_until - L), @now_ms is within
+ * the window B of that send time and before the fence time, and the VIP was last set for an
+ * older lease end (@vip_set_for_until_ms; 0 when the VIP is not on the host). Call it just
+ * before setting the address, and lease_vip_window_open() just after: a setting that landed
+ * after the window (the process was descheduled in between) must be undone. */
+bool lease_vip_refresh_due(const struct lease_params *p, uint64_t lease_until_ms,
+                           uint64_t vip_set_for_until_ms, uint64_t now_ms);
+
+/* True while @now_ms is inside the window B after the send time of the RENEW that gave
+ * @lease_until_ms, and before its fence time. */
+bool lease_vip_window_open(const struct lease_params *p, uint64_t lease_until_ms, uint64_t now_ms);
 
 /* ---- The writer's side ---- */
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "coord/clock.h"
 #include "raft/node.h"
 #include "raft/transport.h"
 
@@ -62,6 +63,14 @@ struct node {
     struct inbound *inbound; /* channels from followers */
     unsigned open_handles;   /* streams whose close callback has not run yet */
 
+    /* raft 0.15's pre-vote can livelock two voters whose terms diverged (the one with the
+     * higher term has the shorter log: each refuses the other's pre-vote and the lower term is
+     * never raised; canonical/raft issue 279). Without a leader for long, pre-vote is turned
+     * off until one is elected: a real vote raises the terms and ends it. */
+    uv_timer_t leaderless_timer;
+    uint64_t leader_seen_ms; /* CLOCK_BOOTTIME when a leader was last known */
+    bool pre_vote_off;
+
     bool closing;
     bool raft_closed;
     void (*close_cb)(void *data);
@@ -106,6 +115,42 @@ static void stream_closed(uv_handle_t *handle)
     raft_free(handle);
     node->open_handles--;
     maybe_finish_close(node);
+}
+
+static void timer_closed(uv_handle_t *handle)
+{
+    struct node *node = handle->data;
+    node->open_handles--;
+    maybe_finish_close(node);
+}
+
+#define LEADERLESS_ELECTIONS 5 /* election timeouts without a leader before pre-vote goes off */
+
+static void on_leaderless_timer(uv_timer_t *timer)
+{
+    struct node *node = timer->data;
+    uint64_t now = clock_boottime_ms();
+    raft_id leader = 0;
+    const char *address = NULL;
+    raft_leader(&node->raft, &leader, &address);
+    if (leader != 0) {
+        node->leader_seen_ms = now;
+        if (node->pre_vote_off) {
+            node->pre_vote_off = false;
+            raft_set_pre_vote(&node->raft, true);
+            node_event(node, LOG_LEVEL_INFO, "raft: a leader is known again: pre-vote back on");
+        }
+        return;
+    }
+    uint64_t limit = (uint64_t)LEADERLESS_ELECTIONS * node->config->election_timeout_ms;
+    if (!node->pre_vote_off && now - node->leader_seen_ms > limit) {
+        node->pre_vote_off = true;
+        raft_set_pre_vote(&node->raft, false);
+        node_event(node, LOG_LEVEL_WARN,
+                   "raft: no leader for %llu ms: pre-vote off until one is elected (pre-vote can "
+                   "keep two voters whose terms diverged from ever electing one)",
+                   (unsigned long long)(now - node->leader_seen_ms));
+    }
 }
 
 static void close_stream(struct node *node, uv_stream_t *stream)
@@ -641,6 +686,14 @@ int node_start(uv_loop_t *loop, const struct node_options *opts, struct node **o
     if (rv == 0) {
         rv = raft_start(&node->raft);
     }
+    if (rv == 0) {
+        node->leader_seen_ms = clock_boottime_ms();
+        uv_timer_init(loop, &node->leaderless_timer);
+        node->leaderless_timer.data = node;
+        node->open_handles++;
+        uv_timer_start(&node->leaderless_timer, on_leaderless_timer, config->election_timeout_ms,
+                       config->election_timeout_ms);
+    }
     if (rv != 0) {
         snprintf(errmsg, errlen, "raft start on %s (data dir %s): %s", self->raft_address,
                  config->data_dir,
@@ -670,6 +723,10 @@ void node_close(struct node *node, void (*cb)(void *data), void *data)
     node->close_cb = cb;
     node->close_data = data;
     out_reset(node);
+    if (node->leaderless_timer.data == node &&
+        !uv_is_closing((uv_handle_t *)&node->leaderless_timer)) {
+        uv_close((uv_handle_t *)&node->leaderless_timer, timer_closed); /* started */
+    }
     while (node->inbound != NULL) {
         inbound_close(node->inbound);
     }

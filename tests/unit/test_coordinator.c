@@ -273,6 +273,152 @@ START_TEST(a_renew_sent_before_a_restart_extends_nothing)
 }
 END_TEST
 
+static void maintenance(bool on, uint64_t now)
+{
+    struct command cmd;
+    switchover_maintenance_command(on, "kernel upgrade on m2", 1000, "s", now, &cmd);
+    apply(&cmd, now);
+    ck_assert(record.maintenance.on == on);
+}
+
+/* s leads with its barrier applied; m1 writes epoch 1 under a lease it renewed at @now. */
+static struct command leader_s_writer_m1(uint64_t now)
+{
+    coordinator_set_leader(&s, true, &record, at(0));
+    coordinator_barrier_applied(&s, at(0));
+    all_healthy(0);
+    struct command set = {.type = COMMAND_SET_WRITER};
+    set.set_writer.epoch = 1;
+    strcpy(set.set_writer.node_id, "m1");
+    ck_assert(coordinator_before_append(&s, &set, at(0)));
+    apply(&set, 0);
+    coordinator_tick(&m1, &record, at(now));
+    struct command renew;
+    ck_assert_int_eq(drain(&m1, COMMAND_RENEW, &renew), 1);
+    ck_assert(coordinator_before_append(&s, &renew, at(now)));
+    apply(&renew, now);
+    return renew;
+}
+
+START_TEST(maintenance_keeps_leases_and_stops_automatic_failover)
+{
+    leader_s_writer_m1(10);
+    maintenance(true, 20);
+    /* The writer still renews and serves: fencing still protects. */
+    int renewals = 0;
+    for (uint64_t now = 100; now <= 1000; now += 50) {
+        coordinator_tick(&m1, &record, at(now));
+        struct command renew;
+        if (drain(&m1, COMMAND_RENEW, &renew) == 1) {
+            renewals++;
+            ck_assert(coordinator_before_append(&s, &renew, at(now)));
+            apply(&renew, now);
+        }
+    }
+    ck_assert_int_ge(renewals, 3);
+    struct host_target t;
+    coordinator_target(&m1, &record, 1000, &t);
+    ck_assert(t.writable);
+    coordinator_tick(&s, &record, at(1000));
+    ck_assert_int_eq(drain(&s, COMMAND_SET_WRITER, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(s.last_decision.reason, "maintenance on (kernel upgrade on m2"));
+
+    /* m1's mysqld dies: it fences and releases, and the leader says why it does nothing. */
+    struct command_health down = up_health();
+    down.mysql = MYSQL_VIEW_DOWN;
+    coordinator_local_health(&m1, &down, at(1010));
+    struct command cmd;
+    while (coordinator_take_proposal(&m1, &cmd)) {
+        apply(&cmd, 1010);
+    }
+    coordinator_tick(&m1, &record, at(1020));
+    ck_assert_int_eq(drain(&m1, COMMAND_RELEASE, &cmd), 1);
+    apply(&cmd, 1020);
+    ck_assert(record.writer.released);
+    for (uint64_t now = 1100; now < 5000; now += 100) {
+        struct command_health h = up_health();
+        coordinator_local_health(&m2, &h, at(now));
+        coordinator_local_health(&s, &h, at(now));
+        coordinator_tick(&m2, &record, at(now)); /* periodic health reports */
+        while (coordinator_take_proposal(&m2, &cmd)) {
+            apply(&cmd, now);
+        }
+        while (coordinator_take_proposal(&s, &cmd)) {
+            apply(&cmd, now);
+        }
+        coordinator_tick(&s, &record, at(now));
+        ck_assert_int_eq(drain(&s, COMMAND_SET_WRITER, NULL), 0);
+    }
+    ck_assert_int_eq(s.last_decision.kind, DECISION_WAIT);
+    ck_assert_ptr_nonnull(strstr(s.last_decision.reason, "automatic failover paused"));
+    ck_assert_msg(strstr(s.last_decision.reason, "otherwise: writer m1 released") != NULL, "%s",
+                  s.last_decision.reason);
+    ck_assert_str_eq(s.last_decision.node, "");
+
+    /* Maintenance off: the failover the rules wanted happens at once. */
+    maintenance(false, 5000);
+    coordinator_tick(&s, &record, at(5010));
+    struct command set;
+    ck_assert_int_eq(drain(&s, COMMAND_SET_WRITER, &set), 1);
+    ck_assert_str_eq(set.set_writer.node_id, "m2");
+    ck_assert_ptr_null(strstr(s.last_decision.reason, "maintenance"));
+}
+END_TEST
+
+START_TEST(maintenance_stops_the_failover_of_a_silent_writer)
+{
+    leader_s_writer_m1(500);
+    maintenance(true, 600);
+    uint64_t wait = lease_leader_wait_ms(&m1.opts.lease);
+    struct command_health h = up_health();
+    for (uint64_t now = 600; now < 4000 + wait; now += 100) {
+        coordinator_local_health(&m2, &h, at(now));
+        coordinator_tick(&m2, &record, at(now)); /* periodic health reports */
+        struct command hc;
+        while (coordinator_take_proposal(&m2, &hc)) {
+            apply(&hc, now);
+        }
+        coordinator_tick(&s, &record, at(now));
+        ck_assert_int_eq(drain(&s, COMMAND_SET_WRITER, NULL), 0);
+    }
+    ck_assert_msg(strstr(s.last_decision.reason, "automatic failover paused") != NULL &&
+                      strstr(s.last_decision.reason, "otherwise: writer m1's lease") != NULL,
+                  "%s", s.last_decision.reason);
+    /* A switchover is refused while it is on. */
+    struct switchover_node nodes[COORDINATOR_MAX_NODES];
+    unsigned n = coordinator_switchover_nodes(&s, &record, 4000 + wait, nodes);
+    ck_assert_uint_eq(n, 3);
+    ck_assert(nodes[1].fresh);
+    ck_assert(!nodes[0].fresh); /* m1 went silent */
+    struct switchover_view v = {.record = &record, .nodes = nodes, .n_nodes = n};
+    struct switchover_request req = {.kind = SWITCHOVER_KIND_PLANNED, .to = "m2"};
+    struct switchover_check_result r;
+    ck_assert_int_eq(switchover_check(&v, &req, &r), SWITCHOVER_REFUSED);
+    ck_assert_ptr_nonnull(strstr(r.reason, "maintenance is on"));
+}
+END_TEST
+
+START_TEST(a_new_leader_trusts_a_committed_release)
+{
+    leader_s_writer_m1(10);
+    struct command rel = {.type = COMMAND_RELEASE};
+    rel.release.epoch = 1;
+    strcpy(rel.release.node_id, "m1");
+    strcpy(rel.release.reason, "m1's mysqld is down");
+    apply(&rel, 20);
+    /* m2 takes over: the writer fenced before it released, so no lease wait is needed. */
+    coordinator_set_leader(&s, false, &record, at(30));
+    coordinator_set_leader(&m2, true, &record, at(40));
+    coordinator_tick(&m2, &record, at(45));
+    ck_assert_int_eq(drain(&m2, COMMAND_SET_WRITER, NULL), 0); /* not before its barrier */
+    coordinator_barrier_applied(&m2, at(50));
+    coordinator_tick(&m2, &record, at(60));
+    struct command set;
+    ck_assert_int_eq(drain(&m2, COMMAND_SET_WRITER, &set), 1);
+    ck_assert_str_eq(set.set_writer.node_id, "m2");
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("coordinator");
@@ -284,6 +430,9 @@ int main(void)
     tcase_add_test(tc, a_writer_whose_mysqld_is_down_releases_and_fences);
     tcase_add_test(tc, the_leader_waits_out_the_lease_of_a_silent_writer);
     tcase_add_test(tc, a_renew_sent_before_a_restart_extends_nothing);
+    tcase_add_test(tc, maintenance_keeps_leases_and_stops_automatic_failover);
+    tcase_add_test(tc, maintenance_stops_the_failover_of_a_silent_writer);
+    tcase_add_test(tc, a_new_leader_trusts_a_committed_release);
     suite_add_tcase(suite, tc);
     SRunner *sr = srunner_create(suite);
     srunner_run_all(sr, CK_NORMAL);

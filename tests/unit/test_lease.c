@@ -106,6 +106,55 @@ START_TEST(parameters_that_break_the_argument_are_refused)
 }
 END_TEST
 
+START_TEST(the_vip_lifetime_is_inside_the_wait)
+{
+    struct lease_params p = defaults;
+    p.vip_lifetime = true;
+    p.vip_late_ms = 500;
+    ck_assert_uint_eq(lease_vip_window_ms(&p), 125);
+    ck_assert_uint_eq(lease_vip_lifetime_s(&p), 1);
+    ck_assert_uint_eq(lease_vip_bound_ms(&p), 125 + 1000 + 500);
+    /* ceil(1625 * 1.05 / 0.95) + 100: the VIP's bound, not the lease, sets the wait. */
+    ck_assert_uint_eq(lease_leader_wait_ms(&p), 1797 + 100);
+    p.vip_lifetime = false; /* no VIP configured: the lease alone */
+    ck_assert_uint_eq(lease_leader_wait_ms(&p), 1106 + 100);
+    /* A long lease outlives the VIP's bound, and the lifetime grows to outlast a renewal. */
+    p = defaults;
+    p.lease_ms = 8000;
+    p.fence_ms = 1000;
+    p.vip_lifetime = true;
+    p.vip_late_ms = 500;
+    ck_assert_uint_eq(lease_vip_lifetime_s(&p), 4); /* 2000 + 1000 + 50 ms */
+    ck_assert_uint_eq(lease_vip_bound_ms(&p), 1000 + 4000 + 500);
+    ck_assert_uint_eq(lease_leader_wait_ms(&p), 8843 + 100);
+}
+END_TEST
+
+START_TEST(the_vip_is_set_only_just_after_a_renewal_was_sent)
+{
+    struct lease_params p = defaults;
+    p.vip_lifetime = true;
+    p.vip_late_ms = 500;
+    /* The RENEW behind a lease ending at 1100 was sent at 100: the window is [100, 225]. */
+    ck_assert(lease_vip_refresh_due(&p, 1100, 0, 150));
+    ck_assert(lease_vip_refresh_due(&p, 1100, 0, 225));
+    ck_assert(!lease_vip_refresh_due(&p, 1100, 0, 226));    /* committed too late: wait */
+    ck_assert(!lease_vip_refresh_due(&p, 1100, 1100, 150)); /* already set for it */
+    ck_assert(lease_vip_refresh_due(&p, 1350, 1100, 400));  /* the next RENEW */
+    ck_assert(!lease_vip_refresh_due(&p, 1350, 1350, 400));
+    ck_assert(!lease_vip_refresh_due(&p, 0, 0, 0)); /* no RENEW applied yet */
+    ck_assert(!lease_vip_refresh_due(&p, 999, 0, 0));
+    /* The check after the setting: still inside the window, or undo it. */
+    ck_assert(lease_vip_window_open(&p, 1350, 475));
+    ck_assert(!lease_vip_window_open(&p, 1350, 476));
+    /* The window scales with the lease. */
+    p.lease_ms = 8000;
+    p.fence_ms = 1000;
+    ck_assert(lease_vip_window_open(&p, 12000, 5000));
+    ck_assert(!lease_vip_window_open(&p, 12000, 5001));
+}
+END_TEST
+
 /* ---- The randomized check of the argument ---- */
 
 static uint64_t rng_state;
@@ -176,6 +225,114 @@ static double run_schedule(enum rule rule, const struct lease_params *p)
     return promote - last_write;
 }
 
+/* How the writer sets the VIP's lifetime: the rule in lease.h, or the lease's remaining time
+ * rounded up on every extension (what the daemon did before). */
+enum vip_rule { VIP_WINDOW, VIP_REMAINING };
+
+/*
+ * One schedule of the VIP's kernel lifetime, in real time (ms): the writer renews as above,
+ * sets the VIP's lifetime by @vip_rule when a RENEW applies (its reconciler a little later),
+ * and at a random instant its daemon and fencer die together, so the kernel alone removes the
+ * VIP: after the lifetime on the writer's clock plus up to K (the worst, here). RENEWs sent
+ * before that still reach the leader, which promotes once its wait (with or without the VIP's
+ * bound, as @p says) has passed since the last one it appended. Returns the margin between the
+ * promotion and the VIP's removal (negative when two hosts may hold it).
+ */
+static double run_vip_schedule(enum vip_rule vip_rule, const struct lease_params *p)
+{
+    double rho = p->drift;
+    double rw = 1.0 - rho + uniform() * 2 * rho;
+    double rl = 1.0 - rho + uniform() * 2 * rho;
+    if (uniform() < 0.3) {
+        rw = 1.0 - rho;
+        rl = 1.0 + rho;
+    }
+    double interval = (double)lease_renew_interval_ms(p);
+    double kill = uniform() * RENEWS * interval / rw;
+    double wait_real = (double)lease_leader_wait_ms(p) / rl;
+    double promote = wait_real; /* the barrier was applied at 0 */
+    double last_apply = 0;
+    double vip_end = 0; /* real time the VIP is surely gone from the writer's host */
+    uint64_t set_for = 0;
+    for (unsigned i = 0; i < RENEWS; i++) {
+        double send_local = (double)i * interval;
+        double send = send_local / rw;
+        if (send >= kill) {
+            break;
+        }
+        double append = send + uniform() * 50;
+        if (append >= promote) {
+            break; /* refused: SET_WRITER came first */
+        }
+        promote = append + wait_real;
+        double commit = uniform() < 0.2 ? uniform() * 1500 : uniform() * 40;
+        double apply = fmax(last_apply, append + commit);
+        last_apply = apply;
+        double set_at = apply + uniform() * 30; /* the reconciler's turn */
+        if (set_at >= kill) {
+            continue; /* the writer died before it saw this RENEW */
+        }
+        uint64_t until = (uint64_t)send_local + p->lease_ms;
+        uint64_t now = (uint64_t)ceil(set_at * rw);
+        if (now + p->fence_ms >= until) {
+            continue; /* not serving on this lease: the VIP stays as it is */
+        }
+        unsigned lifetime = 0;
+        if (vip_rule == VIP_WINDOW) {
+            if (lease_vip_refresh_due(p, until, set_for, now)) {
+                lifetime = lease_vip_lifetime_s(p);
+            }
+        } else if (until > set_for) {
+            lifetime = (unsigned)((until - now + 999) / 1000);
+        }
+        if (lifetime != 0) {
+            set_for = until;
+            vip_end = ((double)now + lifetime * 1000.0 + (double)p->vip_late_ms) / rw;
+        }
+    }
+    if (vip_end == 0) {
+        return 1; /* the VIP was never set */
+    }
+    /* Had the writer fenced before it died, its daemon removed the VIP then. */
+    double fence = ((double)set_for - (double)p->fence_ms) / rw;
+    if (fence < kill) {
+        vip_end = fmin(vip_end, fence);
+    }
+    return promote - vip_end;
+}
+
+static unsigned vip_violations(enum vip_rule vip_rule, const struct lease_params *p, uint64_t seed,
+                               unsigned runs)
+{
+    unsigned bad = 0;
+    for (unsigned run = 0; run < runs; run++) {
+        rng_state = seed + run * 0x9E3779B97F4A7C15ULL;
+        if (rng_state == 0) {
+            rng_state = 1;
+        }
+        if (run_vip_schedule(vip_rule, p) <= 0) {
+            bad++;
+        }
+    }
+    return bad;
+}
+
+START_TEST(the_vip_outlives_no_wait_when_every_process_dies)
+{
+    struct lease_params p = defaults;
+    p.vip_lifetime = true;
+    p.vip_late_ms = 500;
+    ck_assert_uint_eq(vip_violations(VIP_WINDOW, &p, 7, 200000), 0);
+    /* The same draw catches the wrong arithmetic: a wait for the lease alone, and a lifetime
+     * set to the lease's remaining time (on every extension, however late it committed). */
+    struct lease_params lease_only = p;
+    lease_only.vip_lifetime = false;
+    ck_assert_uint_gt(vip_violations(VIP_WINDOW, &lease_only, 7, 200000), 0);
+    ck_assert_uint_gt(vip_violations(VIP_REMAINING, &lease_only, 7, 200000), 0);
+    ck_assert_uint_gt(vip_violations(VIP_REMAINING, &p, 7, 200000), 0);
+}
+END_TEST
+
 static unsigned violations(enum rule rule, uint64_t seed, unsigned runs, uint64_t *first_bad)
 {
     unsigned bad = 0;
@@ -226,6 +383,9 @@ int main(void)
     tcase_add_test(tc, writer_forgets_the_oldest_pending);
     tcase_add_test(tc, leader_waits_from_the_last_append_or_barrier);
     tcase_add_test(tc, parameters_that_break_the_argument_are_refused);
+    tcase_add_test(tc, the_vip_lifetime_is_inside_the_wait);
+    tcase_add_test(tc, the_vip_is_set_only_just_after_a_renewal_was_sent);
+    tcase_add_test(tc, the_vip_outlives_no_wait_when_every_process_dies);
     tcase_add_test(tc, the_rule_holds_under_random_drift_and_stalls);
     tcase_add_test(tc, a_leader_that_does_not_wait_is_caught);
     tcase_add_test(tc, t_last_taken_at_apply_is_caught);

@@ -335,6 +335,418 @@ START_TEST(a_format_1_snapshot_still_restores)
 }
 END_TEST
 
+static struct command maintenance(bool on, uint32_t uid, const char *reason)
+{
+    struct command c = make(COMMAND_MAINTENANCE);
+    c.maintenance.on = on;
+    c.maintenance.uid = uid;
+    c.maintenance.wall_ms = 5000;
+    strcpy(c.maintenance.via, "s");
+    snprintf(c.maintenance.reason, sizeof c.maintenance.reason, "%s", reason);
+    return c;
+}
+
+static struct command begin(uint64_t id, uint64_t epoch, const char *from, const char *to)
+{
+    struct command c = make(COMMAND_SWITCHOVER_BEGIN);
+    c.switchover_begin.id = id;
+    c.switchover_begin.epoch = epoch;
+    snprintf(c.switchover_begin.from, sizeof c.switchover_begin.from, "%s", from);
+    snprintf(c.switchover_begin.to, sizeof c.switchover_begin.to, "%s", to);
+    c.switchover_begin.timeout_ms = 10000;
+    c.switchover_begin.uid = 1000;
+    c.switchover_begin.wall_ms = 10000;
+    strcpy(c.switchover_begin.via, "m2");
+    strcpy(c.switchover_begin.reason, "asked for by the operator");
+    return c;
+}
+
+static struct command fenced(uint64_t id, uint64_t epoch, const char *node)
+{
+    struct command c = make(COMMAND_SWITCHOVER_FENCED);
+    c.switchover_fenced.id = id;
+    c.switchover_fenced.epoch = epoch;
+    snprintf(c.switchover_fenced.node, sizeof c.switchover_fenced.node, "%s", node);
+    strcpy(c.switchover_fenced.executed, "0-1-120");
+    c.switchover_fenced.wall_ms = 10010;
+    return c;
+}
+
+static struct command caught_up(uint64_t id, const char *node)
+{
+    struct command c = make(COMMAND_SWITCHOVER_CAUGHT_UP);
+    c.switchover_caught_up.id = id;
+    snprintf(c.switchover_caught_up.node, sizeof c.switchover_caught_up.node, "%s", node);
+    strcpy(c.switchover_caught_up.executed, "0-1-120");
+    c.switchover_caught_up.wall_ms = 10020;
+    return c;
+}
+
+static struct command done(uint64_t id, uint64_t epoch)
+{
+    struct command c = make(COMMAND_SWITCHOVER_DONE);
+    c.switchover_done.id = id;
+    c.switchover_done.epoch = epoch;
+    c.switchover_done.wall_ms = 10050;
+    return c;
+}
+
+static struct command abort_cmd(uint64_t id, const char *reason)
+{
+    struct command c = make(COMMAND_SWITCHOVER_ABORT);
+    c.switchover_abort.id = id;
+    c.switchover_abort.wall_ms = 20000;
+    snprintf(c.switchover_abort.reason, sizeof c.switchover_abort.reason, "%s", reason);
+    return c;
+}
+
+static struct command opened(uint64_t epoch, const char *node)
+{
+    struct command c = make(COMMAND_OPENED);
+    c.opened.epoch = epoch;
+    snprintf(c.opened.node_id, sizeof c.opened.node_id, "%s", node);
+    c.opened.opened_wall_ms = 1000 * epoch + 50;
+    return c;
+}
+
+/* A record whose epoch 1 belongs to m1, opened. */
+static void writer_m1(struct record *r)
+{
+    char err[256];
+    record_init(r);
+    ck_assert_int_eq(apply_cmd(r, set_writer(1, "m1", "initial"), err), 0);
+    ck_assert_int_eq(apply_cmd(r, opened(1, "m1"), err), 0);
+}
+
+START_TEST(maintenance_is_a_flag_with_history)
+{
+    static struct record r;
+    writer_m1(&r);
+    char err[256];
+    ck_assert_int_eq(apply_cmd(&r, maintenance(false, 0, "x"), err), RECORD_IGNORED);
+    ck_assert_ptr_nonnull(strstr(err, "off already"));
+    ck_assert_int_eq(apply_cmd(&r, maintenance(true, 1000, "kernel upgrade"), err), 0);
+    ck_assert(r.maintenance.on);
+    ck_assert_uint_eq(r.maintenance.uid, 1000);
+    ck_assert_str_eq(r.maintenance.reason, "kernel upgrade");
+    ck_assert_uint_eq(r.maintenance.since_wall_ms, 5000);
+    ck_assert_int_eq(apply_cmd(&r, maintenance(true, 0, "again"), err), RECORD_IGNORED);
+    ck_assert_str_eq(r.maintenance.reason, "kernel upgrade");
+    ck_assert_int_eq(apply_cmd(&r, maintenance(false, 0, "done"), err), 0);
+    ck_assert(!r.maintenance.on);
+    ck_assert_uint_eq(r.n_events, 2);
+    ck_assert_uint_eq(r.events[0].kind, RECORD_EVENT_MAINTENANCE_ON);
+    ck_assert_uint_eq(r.events[0].uid, 1000);
+    ck_assert_str_eq(r.events[0].reason, "kernel upgrade");
+    ck_assert_uint_eq(r.events[1].kind, RECORD_EVENT_MAINTENANCE_OFF);
+    ck_assert_str_eq(r.events[1].via, "s");
+    ck_assert_str_eq(record_event_kind_name(r.events[1].kind), "maintenance_off");
+    /* The writer is untouched by maintenance. */
+    ck_assert_str_eq(r.writer.node, "m1");
+    /* The oldest events go first. */
+    for (int i = 0; i < RECORD_EVENTS_MAX; i++) {
+        ck_assert_int_eq(apply_cmd(&r, maintenance(i % 2 == 0, (uint32_t)i, "flip"), err), 0);
+    }
+    ck_assert_uint_eq(r.n_events, RECORD_EVENTS_MAX);
+    ck_assert_uint_eq(r.events[RECORD_EVENTS_MAX - 1].uid, RECORD_EVENTS_MAX - 1);
+}
+END_TEST
+
+START_TEST(a_switchover_goes_through_its_steps_in_order_only)
+{
+    static struct record r, twin;
+    writer_m1(&r);
+    char err[256];
+    struct command steps[] = {
+        caught_up(7, "m2"),      /* out of order: nothing begun */
+        begin(7, 1, "m1", "m2"), /* begins */
+        begin(7, 1, "m1", "m2"), /* duplicate */
+        begin(8, 1, "m1", "m2"), /* another while one is in progress */
+        caught_up(7, "m2"),      /* out of order: not fenced yet */
+        fenced(7, 1, "m2"),      /* not the old writer */
+        fenced(6, 1, "m1"),      /* another sequence */
+        fenced(7, 1, "m1"),      /* fenced */
+        renew(1, "m1", 99),      /* the epoch is released */
+        fenced(7, 1, "m1"),      /* twice */
+        caught_up(7, "s"),       /* not the target */
+        done(7, 2),              /* out of order */
+        caught_up(7, "m2"),      /* caught up */
+        set_writer(2, "m2", "switchover 7"),
+        done(7, 3), /* wrong epoch */
+        opened(2, "m2"),
+        done(7, 2),               /* done */
+        abort_cmd(7, "too late"), /* over */
+    };
+    int expect[] = {RECORD_IGNORED,
+                    0,
+                    RECORD_IGNORED,
+                    RECORD_IGNORED,
+                    RECORD_IGNORED,
+                    RECORD_IGNORED,
+                    RECORD_IGNORED,
+                    0,
+                    RECORD_IGNORED,
+                    RECORD_IGNORED,
+                    RECORD_IGNORED,
+                    RECORD_IGNORED,
+                    0,
+                    0,
+                    RECORD_IGNORED,
+                    0,
+                    0,
+                    RECORD_IGNORED};
+    ck_assert_uint_eq(sizeof steps / sizeof steps[0], sizeof expect / sizeof expect[0]);
+    twin = r;
+    for (unsigned i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        ck_assert_msg(apply_cmd(&r, steps[i], err) == expect[i], "step %u (%s): %s", i,
+                      command_type_name(steps[i].type), err);
+        apply_cmd(&twin, steps[i], err);
+        if (i == 1) {
+            ck_assert_uint_eq(r.switchover.step, SWITCHOVER_STEP_BEGUN);
+            ck_assert_str_eq(r.switchover.from, "m1");
+            ck_assert_uint_eq(r.switchover.timeout_ms, 10000);
+            ck_assert(!r.writer.released);
+        } else if (i == 7) {
+            ck_assert_uint_eq(r.switchover.step, SWITCHOVER_STEP_FENCED);
+            ck_assert_str_eq(r.switchover.final, "0-1-120");
+            ck_assert(r.writer.released);
+            ck_assert_ptr_nonnull(strstr(r.writer.release_reason, "switchover 7"));
+        } else if (i == 12) {
+            ck_assert_uint_eq(r.switchover.step, SWITCHOVER_STEP_CAUGHT_UP);
+        } else if (i == 13) {
+            ck_assert_uint_eq(r.switchover.step, SWITCHOVER_STEP_SWITCHED);
+            ck_assert_uint_eq(r.switchover.new_epoch, 2);
+            ck_assert_uint_eq(record_find_epoch(&r, 2)->switchover_id, 7);
+        }
+    }
+    /* The same entries give the same record on every node. */
+    ck_assert_mem_eq(&r, &twin, sizeof r);
+    ck_assert_uint_eq(r.switchover.id, 0);
+    ck_assert_uint_eq(r.last_switchover_id, 7);
+    ck_assert_uint_eq(r.n_events, 1);
+    const struct record_event *e = &r.events[0];
+    ck_assert_uint_eq(e->kind, RECORD_EVENT_SWITCHOVER);
+    ck_assert_uint_eq(e->outcome, RECORD_OUTCOME_DONE);
+    ck_assert_uint_eq(e->id, 7);
+    ck_assert_uint_eq(e->uid, 1000);
+    ck_assert_str_eq(e->from, "m1");
+    ck_assert_str_eq(e->to, "m2");
+    ck_assert_uint_eq(e->epoch, 1);
+    ck_assert_uint_eq(e->new_epoch, 2);
+    ck_assert_str_eq(e->gtid, "0-1-120");
+    ck_assert_uint_eq(e->begun_wall_ms, 10000);
+    ck_assert_uint_eq(e->fenced_wall_ms, 10010);
+    ck_assert_uint_eq(e->caught_up_wall_ms, 10020);
+    ck_assert_uint_eq(e->switched_wall_ms, 2005);
+    ck_assert_uint_eq(e->opened_wall_ms, 2050);
+    ck_assert_uint_eq(e->ended_wall_ms, 10050);
+    /* An id used once is not used again. */
+    ck_assert_int_eq(apply_cmd(&r, begin(7, 2, "m2", "m1"), err), RECORD_IGNORED);
+    ck_assert_ptr_nonnull(strstr(err, "duplicate"));
+}
+END_TEST
+
+START_TEST(a_switchover_begins_only_from_the_current_writer)
+{
+    static struct record r;
+    writer_m1(&r);
+    char err[256];
+    ck_assert_int_eq(apply_cmd(&r, begin(1, 2, "m1", "m2"), err), RECORD_IGNORED); /* epoch */
+    ck_assert_int_eq(apply_cmd(&r, begin(1, 1, "m2", "m1"), err), RECORD_IGNORED); /* from */
+    ck_assert_int_eq(apply_cmd(&r, begin(1, 1, "m1", "m1"), err), RECORD_IGNORED); /* to self */
+    ck_assert_int_eq(apply_cmd(&r, maintenance(true, 0, "m"), err), 0);
+    ck_assert_int_eq(apply_cmd(&r, begin(1, 1, "m1", "m2"), err), RECORD_IGNORED);
+    ck_assert_ptr_nonnull(strstr(err, "maintenance"));
+    ck_assert_int_eq(apply_cmd(&r, maintenance(false, 0, "m"), err), 0);
+    struct command rel = make(COMMAND_RELEASE);
+    rel.release.epoch = 1;
+    strcpy(rel.release.node_id, "m1");
+    ck_assert_int_eq(apply_cmd(&r, rel, err), 0);
+    ck_assert_int_eq(apply_cmd(&r, begin(1, 1, "m1", "m2"), err), RECORD_IGNORED); /* released */
+    ck_assert_uint_eq(r.switchover.id, 0);
+    ck_assert_uint_eq(r.last_switchover_id, 0);
+}
+END_TEST
+
+START_TEST(an_abort_before_the_fence_keeps_the_epoch_after_it_rolls_back)
+{
+    static struct record r;
+    writer_m1(&r);
+    char err[256];
+    ck_assert_int_eq(apply_cmd(&r, begin(3, 1, "m1", "m2"), err), 0);
+    ck_assert_int_eq(apply_cmd(&r, abort_cmd(4, "not this one"), err), RECORD_IGNORED);
+    ck_assert_int_eq(apply_cmd(&r, abort_cmd(3, "target m2 has its mysqld down"), err), 0);
+    /* Ids are never reused, even after another sequence. */
+    ck_assert_int_eq(apply_cmd(&r, begin(30, 1, "m1", "m2"), err), 0);
+    ck_assert_int_eq(apply_cmd(&r, abort_cmd(30, "x"), err), 0);
+    ck_assert_int_eq(apply_cmd(&r, begin(3, 1, "m1", "m2"), err), RECORD_IGNORED);
+    ck_assert_ptr_nonnull(strstr(err, "duplicate"));
+    ck_assert_uint_eq(r.switchover.id, 0);
+    ck_assert(!r.writer.released); /* m1 keeps epoch 1 and its lease */
+    ck_assert_uint_eq(r.writer.epoch, 1);
+    ck_assert_uint_eq(r.events[0].outcome, RECORD_OUTCOME_ABORTED);
+    ck_assert_str_eq(r.events[0].reason, "target m2 has its mysqld down");
+    /* A FENCED that was on its way is stale now. */
+    ck_assert_int_eq(apply_cmd(&r, fenced(3, 1, "m1"), err), RECORD_IGNORED);
+    ck_assert(!r.writer.released);
+
+    /* After the fence, an abort rolls back: the old writer comes back in a new epoch. */
+    ck_assert_int_eq(apply_cmd(&r, begin(4, 1, "m1", "m2"), err), 0);
+    ck_assert_int_eq(apply_cmd(&r, fenced(4, 1, "m1"), err), 0);
+    ck_assert_int_eq(apply_cmd(&r, abort_cmd(4, "m2 did not catch up in time"), err), 0);
+    ck_assert_uint_eq(r.switchover.step, SWITCHOVER_STEP_ROLLING_BACK);
+    ck_assert_str_eq(r.switchover.reason, "m2 did not catch up in time");
+    ck_assert_int_eq(apply_cmd(&r, abort_cmd(4, "again"), err), RECORD_IGNORED);
+    ck_assert_int_eq(apply_cmd(&r, caught_up(4, "m2"), err), RECORD_IGNORED);
+    ck_assert_int_eq(apply_cmd(&r, set_writer(2, "m1", "switchover 4 rolled back"), err), 0);
+    ck_assert_uint_eq(r.switchover.id, 0);
+    ck_assert_str_eq(r.writer.node, "m1");
+    ck_assert(!r.writer.released);
+    ck_assert_uint_eq(record_find_epoch(&r, 2)->switchover_id, 4);
+    ck_assert_uint_eq(r.events[2].outcome, RECORD_OUTCOME_ROLLED_BACK);
+    ck_assert_uint_eq(r.events[2].new_epoch, 2);
+    ck_assert_str_eq(record_outcome_name(r.events[2].outcome), "rolled_back");
+
+    /* An automatic change of writer in the middle supersedes the sequence. */
+    ck_assert_int_eq(apply_cmd(&r, begin(5, 2, "m1", "m2"), err), 0);
+    ck_assert_int_eq(apply_cmd(&r, set_writer(3, "m2", "writer m1's lease ran out"), err), 0);
+    ck_assert_uint_eq(r.switchover.id, 0);
+    ck_assert_uint_eq(r.events[3].outcome, RECORD_OUTCOME_ABORTED);
+    ck_assert_ptr_nonnull(strstr(r.events[3].reason, "superseded"));
+    ck_assert_uint_eq(record_find_epoch(&r, 3)->switchover_id, 0);
+    /* An abort after the switch ends the sequence and leaves the new writer. */
+    ck_assert_int_eq(apply_cmd(&r, opened(3, "m2"), err), 0);
+    ck_assert_int_eq(apply_cmd(&r, begin(6, 3, "m2", "m1"), err), 0);
+    ck_assert_int_eq(apply_cmd(&r, fenced(6, 3, "m2"), err), 0);
+    ck_assert_int_eq(apply_cmd(&r, caught_up(6, "m1"), err), 0);
+    ck_assert_int_eq(apply_cmd(&r, set_writer(4, "m1", "switchover 6"), err), 0);
+    ck_assert_int_eq(apply_cmd(&r, abort_cmd(6, "m1 did not open in time"), err), 0);
+    ck_assert_uint_eq(r.switchover.id, 0);
+    ck_assert_str_eq(r.writer.node, "m1");
+    ck_assert_uint_eq(r.events[4].outcome, RECORD_OUTCOME_ABORTED);
+}
+END_TEST
+
+START_TEST(a_forced_failover_switches_without_catching_up)
+{
+    static struct record r;
+    writer_m1(&r);
+    char err[256];
+    struct command f = make(COMMAND_FAILOVER_FORCE);
+    f.failover_force.id = 9;
+    f.failover_force.epoch = 1;
+    strcpy(f.failover_force.to, "m1");
+    f.failover_force.timeout_ms = 5000;
+    f.failover_force.uid = 0;
+    strcpy(f.failover_force.via, "s");
+    strcpy(f.failover_force.missing, "0-1-101-105");
+    ck_assert_int_eq(apply_cmd(&r, f, err), RECORD_IGNORED); /* to the writer itself */
+    strcpy(f.failover_force.to, "m2");
+    ck_assert_int_eq(apply_cmd(&r, maintenance(true, 0, "m"), err), 0); /* allowed anyway */
+    ck_assert_int_eq(apply_cmd(&r, f, err), 0);
+    ck_assert_uint_eq(r.switchover.kind, SWITCHOVER_KIND_FORCED);
+    ck_assert_str_eq(r.switchover.from, "m1");
+    ck_assert_str_eq(r.switchover.missing, "0-1-101-105");
+    ck_assert_int_eq(apply_cmd(&r, caught_up(9, "m2"), err), RECORD_IGNORED); /* no catch-up */
+    ck_assert_int_eq(apply_cmd(&r, set_writer(2, "m2", "forced failover 9"), err), 0);
+    ck_assert_uint_eq(r.switchover.step, SWITCHOVER_STEP_SWITCHED);
+    ck_assert_int_eq(apply_cmd(&r, opened(2, "m2"), err), 0);
+    ck_assert_int_eq(apply_cmd(&r, done(9, 2), err), 0);
+    const struct record_event *e = &r.events[r.n_events - 1];
+    ck_assert_uint_eq(e->kind, RECORD_EVENT_FORCED_FAILOVER);
+    ck_assert_uint_eq(e->outcome, RECORD_OUTCOME_DONE);
+    ck_assert_str_eq(e->gtid, "0-1-101-105");
+    ck_assert_uint_eq(e->uid, 0);
+}
+END_TEST
+
+START_TEST(operator_state_survives_a_snapshot)
+{
+    static struct record r, back;
+    writer_m1(&r);
+    char err[256];
+    ck_assert_int_eq(apply_cmd(&r, maintenance(true, 1000, "upgrade"), err), 0);
+    ck_assert_int_eq(apply_cmd(&r, maintenance(false, 1000, ""), err), 0);
+    ck_assert_int_eq(apply_cmd(&r, begin(11, 1, "m1", "m2"), err), 0);
+    ck_assert_int_eq(apply_cmd(&r, fenced(11, 1, "m1"), err), 0);
+    static uint8_t buf[RECORD_SNAPSHOT_MAX];
+    size_t len;
+    ck_assert_int_eq(record_encode(&r, buf, sizeof buf, &len), 0);
+    ck_assert_uint_eq(buf[4], 3);
+    ck_assert_int_eq(record_decode(buf, len, &back, err, sizeof err), 0);
+    ck_assert_mem_eq(&back, &r, sizeof r);
+    /* A restored node goes on with the sequence exactly like the others. */
+    ck_assert_int_eq(apply_cmd(&back, caught_up(11, "m2"), err), 0);
+    ck_assert_int_eq(apply_cmd(&r, caught_up(11, "m2"), err), 0);
+    ck_assert_mem_eq(&back, &r, sizeof r);
+    /* Every cut is refused. */
+    ck_assert_int_eq(record_encode(&r, buf, sizeof buf, &len), 0);
+    for (size_t cut = 0; cut < len; cut++) {
+        uint8_t *copy = malloc(cut + 1);
+        memcpy(copy, buf, cut);
+        ck_assert_int_eq(record_decode(copy, cut, &back, err, sizeof err), -EINVAL);
+        free(copy);
+    }
+    /* Values out of bounds are refused, each naming what is wrong. */
+    struct record bad = r;
+    bad.switchover.step = 9;
+    ck_assert_int_eq(record_encode(&bad, buf, sizeof buf, &len), 0);
+    ck_assert_int_eq(record_decode(buf, len, &back, err, sizeof err), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "switchover"));
+    bad = r;
+    bad.events[0].kind = 77;
+    ck_assert_int_eq(record_encode(&bad, buf, sizeof buf, &len), 0);
+    ck_assert_int_eq(record_decode(buf, len, &back, err, sizeof err), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "event"));
+    bad = r;
+    bad.last_switchover_id = 12;
+    ck_assert_int_eq(record_encode(&bad, buf, sizeof buf, &len), 0);
+    ck_assert_int_eq(record_decode(buf, len, &back, err, sizeof err), -EINVAL);
+}
+END_TEST
+
+START_TEST(a_format_2_snapshot_still_restores)
+{
+    /* Written the way format 2 was: writer, no nodes, one history entry, nothing after. */
+    uint8_t buf[512];
+    struct codec_writer w;
+    codec_writer_init(&w, buf, sizeof buf);
+    const char magic[] = "MMCR";
+    for (int i = 0; i < 4; i++) {
+        codec_put_u8(&w, (uint8_t)magic[i]);
+    }
+    codec_put_u32(&w, 2);
+    codec_put_u64(&w, 12); /* n_applied */
+    codec_put_u64(&w, 1);  /* epoch */
+    codec_put_string(&w, "m1");
+    codec_put_u8(&w, 1); /* released */
+    codec_put_string(&w, "mysqld down");
+    codec_put_u64(&w, 4);  /* renewals */
+    codec_put_u64(&w, 77); /* last nonce */
+    codec_put_u16(&w, 0);  /* nodes */
+    codec_put_u16(&w, 1);  /* history */
+    codec_put_u64(&w, 1);
+    codec_put_string(&w, "");
+    codec_put_string(&w, "m1");
+    codec_put_string(&w, "no writer yet");
+    codec_put_u64(&w, 100);
+    codec_put_u64(&w, 105);
+    codec_put_u64(&w, 150);
+    ck_assert_int_eq(w.error, 0);
+    static struct record r;
+    char err[256];
+    ck_assert_int_eq(record_decode(buf, w.offset, &r, err, sizeof err), 0);
+    ck_assert_uint_eq(r.n_applied, 12);
+    ck_assert(r.writer.released);
+    ck_assert_str_eq(r.history[0].new_writer, "m1");
+    ck_assert_uint_eq(r.history[0].opened_wall_ms, 150);
+    ck_assert_uint_eq(r.history[0].switchover_id, 0);
+    ck_assert(!r.maintenance.on);
+    ck_assert_uint_eq(r.switchover.id, 0);
+    ck_assert_uint_eq(r.n_events, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("record");
@@ -348,6 +760,13 @@ int main(void)
     tcase_add_test(tc, history_keeps_the_newest_epochs);
     tcase_add_test(tc, health_and_writer_survive_a_snapshot);
     tcase_add_test(tc, a_format_1_snapshot_still_restores);
+    tcase_add_test(tc, maintenance_is_a_flag_with_history);
+    tcase_add_test(tc, a_switchover_goes_through_its_steps_in_order_only);
+    tcase_add_test(tc, a_switchover_begins_only_from_the_current_writer);
+    tcase_add_test(tc, an_abort_before_the_fence_keeps_the_epoch_after_it_rolls_back);
+    tcase_add_test(tc, a_forced_failover_switches_without_catching_up);
+    tcase_add_test(tc, operator_state_survives_a_snapshot);
+    tcase_add_test(tc, a_format_2_snapshot_still_restores);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
