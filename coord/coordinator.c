@@ -276,8 +276,9 @@ static void writer_tick(struct coordinator *c, const struct record *record,
     /* The host may set the VIP's kernel lifetime only just after a RENEW was sent
      * (lease_vip_refresh_due): renewing the moment the server opens puts the VIP up a round
      * trip later instead of up to a renewal interval later. */
-    if (c->last_renew_ms == 0 || opening ||
-        now.boot_ms - c->last_renew_ms >= lease_renew_interval_ms(&c->opts.lease)) {
+    bool stalled = lease_writer_stalled(&c->lease_writer, &c->opts.lease, now.boot_ms);
+    if (!stalled && (c->last_renew_ms == 0 || opening ||
+                     now.boot_ms - c->last_renew_ms >= lease_renew_interval_ms(&c->opts.lease))) {
         struct command cmd;
         memset(&cmd, 0, sizeof cmd);
         cmd.type = COMMAND_RENEW;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,6 +228,8 @@ json_t *daemon_status_json(struct daemon *daemon, uint64_t now_ms)
                         verdicts == NULL || verdicts->no_writer[0] == '\0'
                             ? json_null()
                             : json_string(verdicts->no_writer));
+    json_object_set_new(status, "maintenance", switchover_maintenance_json(record));
+    json_object_set_new(status, "switchover", switchover_progress_json(record));
     free(verdicts);
     return status;
 }
@@ -250,22 +253,232 @@ json_t *daemon_history_json(struct daemon *daemon)
             e->opened_wall_ms >= e->detected_wall_ms) {
             pause = json_integer((json_int_t)(e->opened_wall_ms - e->detected_wall_ms));
         }
-        json_array_append_new(
-            epochs, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o}", "epoch",
-                              (json_int_t)e->epoch, "old_writer", e->old_writer, "new_writer",
-                              e->new_writer, "reason", e->reason, "detected_at", detected,
-                              "decided_at", decided, "opened_at", opened, "detected_wall_ms",
-                              (json_int_t)e->detected_wall_ms, "decided_wall_ms",
-                              (json_int_t)e->decided_wall_ms, "opened_wall_ms",
-                              (json_int_t)e->opened_wall_ms, "detected_to_opened_ms", pause));
+        json_t *epoch = json_pack(
+            "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o}", "epoch",
+            (json_int_t)e->epoch, "old_writer", e->old_writer, "new_writer", e->new_writer,
+            "reason", e->reason, "detected_at", detected, "decided_at", decided, "opened_at",
+            opened, "detected_wall_ms", (json_int_t)e->detected_wall_ms, "decided_wall_ms",
+            (json_int_t)e->decided_wall_ms, "opened_wall_ms", (json_int_t)e->opened_wall_ms,
+            "detected_to_opened_ms", pause);
+        if (epoch != NULL) {
+            json_object_set_new(epoch, "switchover_id", json_integer((json_int_t)e->switchover_id));
+        }
+        json_array_append_new(epochs, epoch);
     }
-    return json_pack("{s:b, s:o}", "ok", 1, "epochs", epochs);
+    return json_pack("{s:b, s:o, s:o}", "ok", 1, "epochs", epochs, "events",
+                     switchover_events_json(record));
+}
+
+/* ---- The operator's requests ---- */
+
+/* {"ok":false,"error":...,"exit":N}: a refusal with mmctl's exit status for it. */
+static json_t *refusal(int exit_status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static json_t *refusal(int exit_status, const char *fmt, ...)
+{
+    char message[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    return json_pack("{s:b, s:s, s:i}", "ok", 0, "error", message, "exit", exit_status);
+}
+
+/* Submit an operator's entry. NULL when submitted, else the refusal to answer: no leader known
+ * is exit 3 (nothing changed; try again once one is elected). */
+static json_t *submit_operator(struct daemon *daemon, const struct command *cmd)
+{
+    char errmsg[256];
+    int rv = node_submit(daemon->node, cmd, errmsg, sizeof errmsg);
+    if (rv == -EAGAIN) {
+        return refusal(3, "no leader known (election in progress, or no quorum): nothing was "
+                          "changed; try again");
+    }
+    if (rv != 0) {
+        return refusal(1, "%s not submitted: %s", command_type_name(cmd->type), errmsg);
+    }
+    return NULL;
+}
+
+static json_t *handle_maintenance(struct daemon *daemon, json_t *request, uid_t uid)
+{
+    json_t *on = json_object_get(request, "on");
+    json_t *reason = json_object_get(request, "reason");
+    if (!json_is_boolean(on) || (reason != NULL && !json_is_string(reason))) {
+        return refusal(2, "maintenance needs \"on\": true or false, and \"reason\" a string");
+    }
+    const struct record *record = node_record(daemon->node);
+    bool want = json_is_true(on);
+    bool changed = record->maintenance.on != want;
+    if (changed) {
+        struct command cmd;
+        switchover_maintenance_command(want, reason != NULL ? json_string_value(reason) : "",
+                                       (uint32_t)uid, daemon->config.local_id, clock_wall_ms(),
+                                       &cmd);
+        log_info("control: maintenance %s asked by uid %lu%s%s", want ? "on" : "off",
+                 (unsigned long)uid, reason != NULL ? ": " : "",
+                 reason != NULL ? json_string_value(reason) : "");
+        json_t *refused = submit_operator(daemon, &cmd);
+        if (refused != NULL) {
+            return refused;
+        }
+    }
+    return json_pack("{s:b, s:b, s:b, s:o}", "ok", 1, "on", want, "changed", changed, "maintenance",
+                     switchover_maintenance_json(record));
+}
+
+/* Every node as switchover_check() wants it: freshness and health from the coordinator, the
+ * verdict of the same rules as status (decide_explain()). @verdicts is kept by the caller (the
+ * nodes point into it). Returns how many nodes. */
+static unsigned switchover_nodes(struct daemon *daemon, const struct record *record,
+                                 uint64_t now_ms, struct switchover_node *nodes,
+                                 struct decide_explanation **verdicts)
+{
+    unsigned n = coordinator_switchover_nodes(&daemon->coord, record, now_ms, nodes);
+    *verdicts = explain(daemon, record, now_ms);
+    for (unsigned i = 0; *verdicts != NULL && i < n && i < (*verdicts)->n_nodes; i++) {
+        const struct decide_verdict *v = &(*verdicts)->nodes[i];
+        nodes[i].verdict_known = true;
+        nodes[i].promotable = v->promotable;
+        nodes[i].why = v->why;
+        nodes[i].errant = v->errant;
+        nodes[i].missing = v->missing;
+    }
+    return n;
+}
+
+/* A fresh sequence id: 48 random bits (exact in any JSON reader's double), never 0. */
+static uint64_t new_sequence_id(void)
+{
+    uint64_t id = 0;
+    while (id == 0) {
+        if (getrandom(&id, sizeof id, 0) != (ssize_t)sizeof id) {
+            id = clock_wall_ms() ^ (uint64_t)getpid() << 32 ^ clock_boottime_ms() << 16;
+        }
+        id &= (UINT64_C(1) << 48) - 1;
+    }
+    return id;
+}
+
+static void remember(struct daemon_sequence *ring, unsigned *n, uint64_t id, const char *refused)
+{
+    struct daemon_sequence *s = &ring[*n % DAEMON_SEQUENCES_KEPT];
+    (*n)++;
+    s->id = id;
+    s->at_ms = clock_boottime_ms();
+    snprintf(s->refused, sizeof s->refused, "%s", refused != NULL ? refused : "");
+}
+
+static const struct daemon_sequence *recall(const struct daemon_sequence *ring, unsigned n,
+                                            uint64_t id)
+{
+    for (unsigned i = 0; id != 0 && i < DAEMON_SEQUENCES_KEPT && i < n; i++) {
+        if (ring[i].id == id) {
+            return &ring[i];
+        }
+    }
+    return NULL;
+}
+
+/* switchover (planned) and failover (forced): check, then submit BEGIN or FAILOVER_FORCE. */
+static json_t *handle_switchover(struct daemon *daemon, json_t *request, uid_t uid, bool forced)
+{
+    json_t *to = json_object_get(request, "to");
+    json_t *timeout = json_object_get(request, "timeout_ms");
+    json_t *accept = json_object_get(request, "accept_missing");
+    if ((to != NULL && !json_is_string(to) && !json_is_null(to)) ||
+        (timeout != NULL && !json_is_integer(timeout)) ||
+        (accept != NULL && !json_is_string(accept))) {
+        return refusal(2, "malformed request: \"to\" and \"accept_missing\" are strings, "
+                          "\"timeout_ms\" an integer");
+    }
+    if (forced && !json_is_true(json_object_get(request, "force"))) {
+        return refusal(2, "failover needs --force (\"force\": true): it overrides the automatic "
+                          "rules and may lose transactions");
+    }
+    if (timeout != NULL && json_integer_value(timeout) <= 0) {
+        return refusal(2, "timeout %lld ms is out of range (%d to %d s)",
+                       (long long)json_integer_value(timeout), SWITCHOVER_MIN_TIMEOUT_MS / 1000,
+                       SWITCHOVER_MAX_TIMEOUT_MS / 1000);
+    }
+    const struct record *record = node_record(daemon->node);
+    uint64_t now = clock_boottime_ms();
+    struct switchover_node nodes[COORDINATOR_MAX_NODES];
+    struct decide_explanation *verdicts = NULL;
+    unsigned n = switchover_nodes(daemon, record, now, nodes, &verdicts);
+    struct switchover_view view = {.record = record, .nodes = nodes, .n_nodes = n};
+    struct switchover_request req = {
+        .kind = forced ? SWITCHOVER_KIND_FORCED : SWITCHOVER_KIND_PLANNED,
+        .to = json_is_string(to) ? json_string_value(to) : NULL,
+        .timeout_ms = timeout != NULL ? (uint64_t)json_integer_value(timeout) : 0,
+        .accept_missing = accept != NULL ? json_string_value(accept) : NULL,
+    };
+    struct switchover_check_result res;
+    int status = switchover_check(&view, &req, &res);
+    free(verdicts);
+    const char *what = forced ? "forced failover" : "switchover";
+    if (status != SWITCHOVER_OK) {
+        log_info("control: %s%s%s asked by uid %lu refused: %s", what, req.to ? " to " : "",
+                 req.to ? req.to : "", (unsigned long)uid, res.reason);
+        return refusal(status, "%s", res.reason);
+    }
+    if (res.confirm) {
+        return json_pack("{s:b, s:b, s:s, s:s, s:s, s:s}", "ok", 1, "confirm", 1, "missing",
+                         res.missing, "from", res.from, "to", res.to, "reason", res.reason);
+    }
+    uint64_t id = new_sequence_id();
+    struct command cmd;
+    switchover_begin_command(record, &req, &res, id, (uint32_t)uid, daemon->config.local_id,
+                             clock_wall_ms(), &cmd);
+    log_info("control: %s %llu asked by uid %lu: %s -> %s (%s)", what, (unsigned long long)id,
+             (unsigned long)uid, res.from[0] != '\0' ? res.from : "none", res.to, res.reason);
+    json_t *refused = submit_operator(daemon, &cmd);
+    if (refused != NULL) {
+        return refused;
+    }
+    remember(daemon->submitted, &daemon->n_submitted, id, NULL);
+    return json_pack("{s:b, s:I, s:s, s:s, s:s, s:s, s:I, s:I}", "ok", 1, "id", (json_int_t)id,
+                     "kind", switchover_kind_name(req.kind), "from", res.from, "to", res.to,
+                     "reason", res.reason, "timeout_ms", (json_int_t)res.timeout_ms, "lease_ms",
+                     (json_int_t)daemon->config.lease_ms);
+}
+
+/* How long a submitted sequence may stay unknown to the record before it is taken as lost (a
+ * forward dropped by a leader change): a few elections. */
+#define SUBMITTED_LOST_MS 5000
+
+static json_t *handle_switchover_status(struct daemon *daemon, json_t *request)
+{
+    json_t *id = json_object_get(request, "id");
+    if (!json_is_integer(id) || json_integer_value(id) <= 0) {
+        return refusal(2, "switchover-status needs \"id\": a positive integer");
+    }
+    uint64_t want = (uint64_t)json_integer_value(id);
+    json_t *state = switchover_state_json(node_record(daemon->node), want);
+    if (state == NULL) {
+        return NULL;
+    }
+    json_object_set_new(state, "ok", json_true());
+    if (strcmp(json_string_value(json_object_get(state, "state")), "unknown") != 0) {
+        return state;
+    }
+    const struct daemon_sequence *r = recall(daemon->refused, daemon->n_refused, want);
+    const struct daemon_sequence *s = recall(daemon->submitted, daemon->n_submitted, want);
+    if (r != NULL) {
+        json_object_set_new(state, "refused", json_string(r->refused));
+    } else if (s != NULL && clock_boottime_ms() - s->at_ms < SUBMITTED_LOST_MS) {
+        /* Submitted here and not applied yet: the log has not got that far. */
+        json_object_set_new(state, "state", json_string("submitted"));
+    } else if (s != NULL) {
+        json_object_set_new(state, "refused",
+                            json_string("never applied: the entry was lost on its way to the "
+                                        "leader (a leader change?); nothing changed, try again"));
+    }
+    return state;
 }
 
 static json_t *handle_request(void *data, const char *cmd, json_t *request, uid_t peer_uid)
 {
-    (void)request;
-    (void)peer_uid;
     struct daemon *daemon = data;
     if (strcmp(cmd, "leader") == 0) {
         return json_pack("{s:b, s:o}", "ok", 1, "leader", daemon_leader_json(daemon));
@@ -276,7 +489,21 @@ static json_t *handle_request(void *data, const char *cmd, json_t *request, uid_
     if (strcmp(cmd, "history") == 0) {
         return daemon_history_json(daemon);
     }
-    return control_error("unknown command \"%s\" (known: leader, status, history)", cmd);
+    if (strcmp(cmd, "maintenance") == 0) {
+        return handle_maintenance(daemon, request, peer_uid);
+    }
+    if (strcmp(cmd, "switchover") == 0) {
+        return handle_switchover(daemon, request, peer_uid, false);
+    }
+    if (strcmp(cmd, "failover") == 0) {
+        return handle_switchover(daemon, request, peer_uid, true);
+    }
+    if (strcmp(cmd, "switchover-status") == 0) {
+        return handle_switchover_status(daemon, request);
+    }
+    return control_error("unknown command \"%s\" (known: leader, status, history, maintenance, "
+                         "switchover, failover, switchover-status)",
+                         cmd);
 }
 
 static void submit_report(struct daemon *daemon)
@@ -324,8 +551,84 @@ static void log_proposal(const struct command *cmd)
     case COMMAND_OPENED:
         log_info("writer: opened epoch %llu", (unsigned long long)cmd->opened.epoch);
         break;
+    case COMMAND_SWITCHOVER_FENCED:
+        log_info("switchover %llu: fenced for the handover, final position %s",
+                 (unsigned long long)cmd->switchover_fenced.id, cmd->switchover_fenced.executed);
+        break;
+    case COMMAND_SWITCHOVER_CAUGHT_UP:
+        log_info("switchover %llu: caught up (executed %s)",
+                 (unsigned long long)cmd->switchover_caught_up.id,
+                 cmd->switchover_caught_up.executed);
+        break;
+    case COMMAND_SWITCHOVER_DONE:
+        log_info("switchover %llu: done, epoch %llu opened",
+                 (unsigned long long)cmd->switchover_done.id,
+                 (unsigned long long)cmd->switchover_done.epoch);
+        break;
+    case COMMAND_SWITCHOVER_ABORT:
+        log_warn("switchover %llu: stopping: %s", (unsigned long long)cmd->switchover_abort.id,
+                 cmd->switchover_abort.reason);
+        break;
     default:
         break;
+    }
+}
+
+/* The switchover entries as they are applied, on every node: the operator reads the sequence
+ * in any daemon's log. */
+static void log_switchover_applied(struct daemon *daemon, const struct command *cmd, int status,
+                                   const char *errmsg)
+{
+    const struct record *record = node_record(daemon->node);
+    const struct record_switchover *sw = &record->switchover;
+    switch (cmd->type) {
+    case COMMAND_MAINTENANCE:
+        if (status == 0) {
+            log_warn("record: maintenance %s (uid %lu via %s%s%s)%s",
+                     cmd->maintenance.on ? "ON" : "off", (unsigned long)cmd->maintenance.uid,
+                     cmd->maintenance.via, cmd->maintenance.reason[0] != '\0' ? ": " : "",
+                     cmd->maintenance.reason,
+                     cmd->maintenance.on ? ": automatic failover paused, leases still held" : "");
+        }
+        return;
+    case COMMAND_SWITCHOVER_BEGIN:
+    case COMMAND_FAILOVER_FORCE: {
+        bool forced = cmd->type == COMMAND_FAILOVER_FORCE;
+        uint64_t id = forced ? cmd->failover_force.id : cmd->switchover_begin.id;
+        if (status == RECORD_IGNORED) {
+            remember(daemon->refused, &daemon->n_refused, id, errmsg);
+            log_warn("record: %s %llu refused: %s", forced ? "forced failover" : "switchover",
+                     (unsigned long long)id, errmsg);
+        } else if (status == 0) {
+            log_info("record: %s %llu begun: %s -> %s in epoch %llu, timeout %llu ms, uid %lu "
+                     "via %s (%s)",
+                     forced ? "forced failover" : "switchover", (unsigned long long)id,
+                     sw->from[0] != '\0' ? sw->from : "none", sw->to, (unsigned long long)sw->epoch,
+                     (unsigned long long)sw->timeout_ms, (unsigned long)sw->uid, sw->via,
+                     forced ? sw->missing : sw->reason);
+        }
+        return;
+    }
+    case COMMAND_SWITCHOVER_FENCED:
+    case COMMAND_SWITCHOVER_CAUGHT_UP:
+    case COMMAND_SWITCHOVER_DONE:
+    case COMMAND_SWITCHOVER_ABORT:
+        break;
+    default:
+        return;
+    }
+    if (status != 0) {
+        log_debug("record: %s", errmsg);
+        return;
+    }
+    if (sw->id != 0) {
+        log_info("record: switchover %llu at step %s (%s -> %s)", (unsigned long long)sw->id,
+                 record_switchover_step_name(sw->step), sw->from[0] != '\0' ? sw->from : "none",
+                 sw->to);
+    } else if (record->n_events > 0) {
+        const struct record_event *e = &record->events[record->n_events - 1];
+        log_info("record: switchover %llu %s: %s", (unsigned long long)e->id,
+                 record_outcome_name(e->outcome), e->reason);
     }
 }
 
@@ -451,9 +754,25 @@ static void run_coordinator(struct daemon *daemon)
     tell_fencer(daemon, &target);
 }
 
+static void sync_leadership(struct daemon *daemon);
+static void push_commit(struct daemon *daemon);
+
+/* After an applied entry or a probe: tick first, so that the next step of a sequence (the
+ * leader's SET_WRITER after CAUGHT_UP, the new writer's first RENEW after SET_WRITER) goes out
+ * now rather than at the next heartbeat. */
 static void on_kick(uv_timer_t *timer)
 {
-    run_coordinator(timer->data);
+    struct daemon *daemon = timer->data;
+    if (daemon->stopping) {
+        return;
+    }
+    sync_leadership(daemon);
+    if (daemon->push_commit) {
+        daemon->push_commit = false;
+        push_commit(daemon);
+    }
+    coordinator_tick(&daemon->coord, node_record(daemon->node), now_times());
+    run_coordinator(daemon);
 }
 
 /* Run the coordinator soon, outside whatever callback we are in (raft's apply, a probe). */
@@ -469,6 +788,46 @@ struct barrier_req {
     struct daemon *daemon;
     uint64_t term; /* the leadership term it was issued in */
 };
+
+static void on_push_barrier(struct raft_barrier *req, int status)
+{
+    (void)status;
+    free(req);
+}
+
+/* A follower learns that an entry is committed from the leader's next AppendEntries, which
+ * without new entries is the next heartbeat. An entry another node acts on next (a switchover's
+ * steps, a new writer's SET_WRITER and first RENEW) is pushed at once with an empty barrier
+ * entry: its AppendEntries carries the new commit index now. */
+static void push_commit(struct daemon *daemon)
+{
+    struct raft *raft = node_raft(daemon->node);
+    if (raft_state(raft) != RAFT_LEADER) {
+        return;
+    }
+    struct raft_barrier *req = malloc(sizeof *req);
+    if (req != NULL && raft_barrier(raft, req, on_push_barrier) != 0) {
+        free(req); /* not leader any more, or busy: the heartbeat carries it anyway */
+    }
+}
+
+/* Whether followers must learn at once that @cmd is committed (see push_commit()). */
+static bool pushes_commit(const struct command *cmd, const struct record *record)
+{
+    switch (cmd->type) {
+    case COMMAND_SET_WRITER:
+    case COMMAND_SWITCHOVER_BEGIN:
+    case COMMAND_FAILOVER_FORCE:
+    case COMMAND_SWITCHOVER_FENCED:
+    case COMMAND_SWITCHOVER_CAUGHT_UP:
+    case COMMAND_SWITCHOVER_ABORT:
+        return true;
+    case COMMAND_RENEW: /* the new writer opens once it sees its first renewal committed */
+        return record->writer.renewals == 1;
+    default:
+        return false;
+    }
+}
 
 static void on_barrier(struct raft_barrier *req, int status)
 {
@@ -569,6 +928,8 @@ static void on_health(void *data, const struct command_health *health)
 {
     struct daemon *daemon = data;
     coordinator_local_health(&daemon->coord, health, now_times());
+    /* At once rather than at the next tick: a switchover's FENCED and CAUGHT_UP, an OPENED. */
+    coordinator_tick(&daemon->coord, node_record(daemon->node), now_times());
     kick(daemon);
 }
 
@@ -617,8 +978,20 @@ static void on_watch_timer(uv_timer_t *timer)
 static void on_applied(void *data, const struct command *cmd, int status, const char *errmsg)
 {
     struct daemon *daemon = data;
+    if (daemon->node == NULL) {
+        /* raft_start restores the latest snapshot before node_start returns: the coordinator
+         * catches up on the record right after (daemon_main). */
+        return;
+    }
     coordinator_applied(&daemon->coord, node_record(daemon->node), cmd, status, now_times());
+    if (cmd != NULL && status == 0 && daemon->coord.leader &&
+        pushes_commit(cmd, node_record(daemon->node))) {
+        daemon->push_commit = true; /* from the kick, outside raft's apply callback */
+    }
     kick(daemon);
+    if (cmd != NULL) {
+        log_switchover_applied(daemon, cmd, status, errmsg);
+    }
     if (status == RECORD_IGNORED) {
         log_debug("record: %s", errmsg);
         return;
@@ -895,6 +1268,8 @@ int main(int argc, char **argv)
         log_error("cannot start raft: %s", errmsg);
         return 1;
     }
+    /* What a snapshot restored during the start (on_applied ignored it then). */
+    coordinator_applied(&daemon.coord, node_record(daemon.node), NULL, 0, now_times());
     rv = control_start(daemon.loop, daemon.config.control_socket, daemon.config.control_group,
                        handle_request, &daemon, &daemon.control, errmsg, sizeof errmsg);
     if (rv != 0) {

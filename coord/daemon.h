@@ -4,7 +4,9 @@
  * everything is reached from one `struct daemon` passed down explicitly, never a global.
  *
  * daemon_status_json() builds the answer to `mmctl status --json`; its field names are stable
- * and documented in mmctl(8).
+ * and documented in mmctl(8). The operator's requests (maintenance, switchover, forced
+ * failover, switchover-status) are answered here too: the daemon that takes one checks it
+ * against its own record (coord/switchover.h) and submits the entry; mmctl then polls.
  */
 #ifndef MMC_DAEMON_H
 #define MMC_DAEMON_H
@@ -19,6 +21,16 @@
 #include "coord/fencer_client.h"
 #include "coord/host.h"
 #include "raft/node.h"
+
+#define DAEMON_SEQUENCES_KEPT 8
+
+/* A switchover or forced failover this daemon submitted, or saw refused when applied: what
+ * switchover-status says while the record does not know the id. */
+struct daemon_sequence {
+    uint64_t id;
+    uint64_t at_ms;    /* CLOCK_BOOTTIME: submitted, or refused */
+    char refused[256]; /* why record_apply() ignored it, "" while only submitted */
+};
 
 struct daemon {
     uv_loop_t *loop;
@@ -35,6 +47,7 @@ struct daemon {
     uint64_t leader_term;          /* the raft term in which the coordinator was last made leader */
     struct raft_transfer transfer; /* leadership handed off the writer's host */
     bool transfer_pending;
+    bool push_commit; /* an applied entry others act on: push the commit index (daemon.c) */
     uint64_t last_transfer_ms;
     uv_timer_t kick_timer; /* runs the coordinator right after an apply, outside raft's callback */
     uv_timer_t report_timer;
@@ -50,6 +63,11 @@ struct daemon {
     int logged_state;
     uint64_t logged_leader;
     uint64_t logged_term;
+    /* The newest switchovers submitted here and refused entries seen applied, a ring. */
+    struct daemon_sequence submitted[DAEMON_SEQUENCES_KEPT];
+    unsigned n_submitted;
+    struct daemon_sequence refused[DAEMON_SEQUENCES_KEPT];
+    unsigned n_refused;
     int exit_status;
     bool stopping;
 };
@@ -57,7 +75,8 @@ struct daemon {
 /* The status document of this node (a new reference). @now_ms is CLOCK_BOOTTIME ms. */
 json_t *daemon_status_json(struct daemon *daemon, uint64_t now_ms);
 
-/* {"ok":true,"epochs":[...]}: the record's history of epochs (a new reference). */
+/* {"ok":true,"epochs":[...],"events":[...]}: the record's history of epochs and the operator's
+ * events (a new reference). */
 json_t *daemon_history_json(struct daemon *daemon);
 
 /* {"id":..., "address":...} of the leader, or JSON null (a new reference). */

@@ -27,8 +27,11 @@
 #define PEER_PROBE_MS    300   /* asking another server what it holds, before opening */
 #define CATCH_UP_MS      10000 /* applying what the new writer lacks, before opening */
 #define RELAY_GRACE_MS   300   /* a slice of waiting for what servers received, not applied */
+/* A slice of waiting for a switchover's final position: short, so that a probe follows each
+ * slice and the target's health (its lag) stays current while it catches up. */
+#define CATCH_UP_SLICE_MS 200
 
-enum job_kind { JOB_FENCE, JOB_OPEN, JOB_REPOINT };
+enum job_kind { JOB_FENCE, JOB_OPEN, JOB_REPOINT, JOB_CATCH_UP };
 
 struct peer {
     char id[CONFIG_ID_SIZE];
@@ -49,7 +52,8 @@ struct job {
     struct mysql_credentials coord;
     bool allow_loss;
     uint64_t epoch; /* JOB_OPEN: written to mmcoord.epoch before read_only goes off */
-    char writer_id[CONFIG_ID_SIZE]; /* JOB_OPEN: this node */
+    char writer_id[CONFIG_ID_SIZE];    /* JOB_OPEN: this node */
+    char catch_up_to[CODEC_GTID_SIZE]; /* JOB_CATCH_UP: the position to apply */
     /* The loop keeps the lease's fence time here (0 once this host must not be writable); the
      * open job reads it last thing before read_only goes off. */
     _Atomic uint64_t *fence_at_ms;
@@ -80,6 +84,9 @@ struct host {
     uint64_t last_open_ms;
     _Atomic uint64_t fence_at_ms; /* see struct job */
     uint64_t last_fence_try_ms;
+    char caught_up_to[CODEC_GTID_SIZE]; /* the last catch-up position this server reached */
+    uint64_t last_catch_up_error_ms;
+    bool probe_again; /* a probe was asked for while one ran: run one more when it ends */
 
     struct vip *vip; /* NULL without a VIP */
     struct vip_address vip_address;
@@ -146,6 +153,8 @@ static bool copy_text(char *dst, size_t size, const char *src)
     return true;
 }
 
+static void probe_now(struct host *host);
+
 static void probe_done(const struct mysql_probe_result *r, void *arg)
 {
     struct host *host = arg;
@@ -191,6 +200,11 @@ static void probe_done(const struct mysql_probe_result *r, void *arg)
     if (host->on_health != NULL) {
         host->on_health(host->data, &h);
     }
+    /* Last: @r is the worker's, valid only until the next probe is submitted. */
+    if (host->probe_again) {
+        host->probe_again = false;
+        probe_now(host);
+    }
 }
 
 static void on_probe_timer(uv_timer_t *timer)
@@ -202,6 +216,22 @@ static void on_probe_timer(uv_timer_t *timer)
     if (mysql_worker_probe(host->worker, host->config->probe_timeout_ms, probe_done, host) == 0) {
         host->probing = true;
     }
+}
+
+/* Probe as soon as the worker is free, rather than at the next tick: after a fence, an open or
+ * a catch-up, so that what changed reaches the cluster (a switchover's FENCED and CAUGHT_UP,
+ * the new writer's OPENED) in milliseconds. A probe already running may have read the server
+ * before the change: one more follows it. */
+static void probe_now(struct host *host)
+{
+    if (host->closing || host->worker == NULL) {
+        return;
+    }
+    if (host->probing) {
+        host->probe_again = true;
+        return;
+    }
+    on_probe_timer(&host->probe_timer);
 }
 
 /* The server closed our idle connection: mysqld was killed or shut down. Probe now rather
@@ -272,6 +302,20 @@ static char *everyone_executed(struct mysql_conn *conn, struct job *job)
  * everything the reachable servers hold (and this server's own relay log) is applied; only
  * then set read_only off. Runs on the worker; every step has a deadline.
  */
+/* Defence in depth, never a precondition: another server that answers writable while this
+ * one is about to open (an old writer whose daemon and fencer are gone) is fenced over SQL
+ * first. A server out of reach is fenced by its own lease, fencer and kernel lifetime. */
+static void fence_peer(struct mysql_conn *pc, struct job *job, unsigned i)
+{
+    struct mysql_fence_result fr = {0};
+    char err[160];
+    int rv = mysql_fence(pc, PEER_PROBE_MS, &fr, err, sizeof err);
+    size_t used = strlen(job->info);
+    snprintf(job->info + used, sizeof job->info - used, "%s%s was writable: %s%s",
+             used > 0 ? "; " : "", job->peers[i].id,
+             rv == 0 ? "fenced over SQL" : "fencing it over SQL failed: ", rv == 0 ? "" : err);
+}
+
 static int open_after_catch_up(struct mysql_conn *conn, struct job *job)
 {
     struct mysql_probe_result own = {0};
@@ -298,6 +342,9 @@ static int open_after_catch_up(struct mysql_conn *conn, struct job *job)
         struct mysql_probe_result r = {0};
         if (mysql_probe_run(pc, PEER_PROBE_MS, &r) == 0) {
             job->reachable[i] = true;
+            if (!r.read_only) {
+                fence_peer(pc, job, i);
+            }
             peer_has[i] = holdings_of(&r);
             struct gtid_set *merged_exec = NULL;
             if (executed_all != NULL && r.executed != NULL &&
@@ -395,6 +442,12 @@ static int open_after_catch_up(struct mysql_conn *conn, struct job *job)
             gtid_set_free(need);
         }
     }
+    if (rv == 0 && own.replica.configured) {
+        /* Caught up: from here on this server applies nothing it is sent, so that an old
+         * writer coming back with transactions nobody else has cannot overwrite newer writes
+         * (it is fenced and repointed here when it returns). */
+        rv = mysql_replication_stop_applier(conn, JOB_TIMEOUT_MS, job->errmsg, sizeof job->errmsg);
+    }
     if (rv == 0) {
         /* The epoch goes into the database before the first client write can: every write
          * after the unfence is made under it. No row, no opening. */
@@ -447,6 +500,10 @@ static void job_run(struct mysql_conn *conn, void *arg)
             mysql_repoint(conn, &src, JOB_TIMEOUT_MS, &changed, job->errmsg, sizeof job->errmsg);
         break;
     }
+    case JOB_CATCH_UP:
+        job->status = mysql_wait_gtid(conn, job->catch_up_to, CATCH_UP_SLICE_MS, job->errmsg,
+                                      sizeof job->errmsg);
+        break;
     }
 }
 
@@ -462,6 +519,7 @@ static void job_done(void *arg, int status)
                 host->view.health.read_only = job->read_only;
                 host_log(host, LOG_LEVEL_INFO, "fenced: read_only on, %u client connections killed",
                          job->killed);
+                probe_now(host);
             } else {
                 host_log(host, LOG_LEVEL_WARN, "fencing failed: %s", job->errmsg);
             }
@@ -473,6 +531,7 @@ static void job_done(void *arg, int status)
                          "opened: read_only off%s%s (epoch %llu written to mmcoord.epoch)",
                          job->info[0] != '\0' ? " after " : "", job->info,
                          (unsigned long long)job->epoch);
+                probe_now(host);
             } else {
                 host_log(host, LOG_LEVEL_WARN, "not opened: %s", job->errmsg);
             }
@@ -484,6 +543,20 @@ static void job_done(void *arg, int status)
             } else {
                 host_log(host, LOG_LEVEL_WARN, "repointing to %s:%u failed: %s", job->source_host,
                          job->source_port, job->errmsg);
+            }
+            break;
+        case JOB_CATCH_UP:
+            if (job->status == 0) {
+                snprintf(host->caught_up_to, sizeof host->caught_up_to, "%s", job->catch_up_to);
+                host_log(host, LOG_LEVEL_INFO, "switchover: applied the final position %s",
+                         job->catch_up_to);
+                probe_now(host);
+            } else if (job->status == -ETIMEDOUT) {
+                probe_now(host); /* not there yet: the next slice follows the probe */
+            } else {
+                host->last_catch_up_error_ms = clock_boottime_ms();
+                host_log(host, LOG_LEVEL_WARN, "switchover: waiting for %s failed: %s",
+                         job->catch_up_to, job->errmsg);
             }
             break;
         }
@@ -636,6 +709,19 @@ void host_reconcile(struct host *host, const struct host_target *target,
         struct job *job = calloc(1, sizeof *job);
         if (job != NULL) {
             job->kind = JOB_FENCE;
+            submit_job(host, job);
+        }
+        return;
+    }
+    /* A switchover's target applies the old writer's final position, in slices with a probe
+     * after each, while replication runs (otherwise the repoint below comes first). */
+    if (target->catch_up_to[0] != '\0' && strcmp(target->catch_up_to, host->caught_up_to) != 0 &&
+        h->replicating && h->io_running && h->sql_running &&
+        now_ms - host->last_catch_up_error_ms >= REPOINT_RETRY_MS) {
+        struct job *job = calloc(1, sizeof *job);
+        if (job != NULL) {
+            job->kind = JOB_CATCH_UP;
+            snprintf(job->catch_up_to, sizeof job->catch_up_to, "%s", target->catch_up_to);
             submit_job(host, job);
         }
         return;

@@ -137,6 +137,12 @@ bool lease_writer_applied(struct lease_writer *w, const struct lease_params *p, 
     return false;
 }
 
+bool lease_writer_stalled(const struct lease_writer *w, const struct lease_params *p, uint64_t now)
+{
+    return w->n_pending > 0 && now > w->pending[0].sent_ms &&
+           now - w->pending[0].sent_ms > lease_leader_wait_ms(p);
+}
+
 uint64_t lease_writer_fence_at(const struct lease_writer *w, const struct lease_params *p)
 {
     return w->until_ms > p->fence_ms ? w->until_ms - p->fence_ms : 0;

@@ -128,6 +128,15 @@ bool lease_writer_applied(struct lease_writer *w, const struct lease_params *p, 
 bool lease_writer_may_serve(const struct lease_writer *w, const struct lease_params *p,
                             uint64_t now);
 
+/* True when the writer's own RENEWs have stopped coming back to it: the oldest one it still
+ * waits for was sent longer ago than a leader's wait (lease_leader_wait_ms). The writer then
+ * stops renewing. Its raft may be broken in a way that still lets it forward RENEWs (its log
+ * unwritable: the others commit them, it never applies them): renewing on would keep a leader
+ * from ever replacing a writer that cannot serve. A writer that is merely cut off stops too;
+ * the leader replaces it after the wait, or names it again in a new epoch when nobody else can
+ * take over. */
+bool lease_writer_stalled(const struct lease_writer *w, const struct lease_params *p, uint64_t now);
+
 /* When the writer must have fenced (until - F, saturating at 0). */
 uint64_t lease_writer_fence_at(const struct lease_writer *w, const struct lease_params *p);
 

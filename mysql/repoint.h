@@ -38,6 +38,14 @@ int mysql_repoint(struct mysql_conn *conn, const struct mysql_source *source, un
 int mysql_replication_stop(struct mysql_conn *conn, unsigned timeout_ms, char *errmsg,
                            size_t errlen);
 
+/* Stop applying replicated transactions (STOP SLAVE / STOP REPLICA SQL_THREAD) within
+ * @timeout_ms: what a new writer does before it opens, so that nothing its old source still
+ * sends (an old writer back from a crash with transactions nobody else has) is applied on top
+ * of the writes it takes. The IO thread is left alone: stopping it may wait on a dead source.
+ * Idempotent; does nothing on a server that is no replica. */
+int mysql_replication_stop_applier(struct mysql_conn *conn, unsigned timeout_ms, char *errmsg,
+                                   size_t errlen);
+
 /* Wait until the server has executed every transaction of @gtid_text (its executed set, which
  * includes what it wrote itself, contains the given set), at most @timeout_ms. Uses
  * MASTER_GTID_WAIT / WAIT_FOR_EXECUTED_GTID_SET in slices and re-reads the executed set

@@ -4,3 +4,21 @@ TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 TEST_LIBS = $(CHECK_LIBS)
 EXTRA_DIST += tests/lib
 EXTRA_DIST += tests/fuzz/require.h
+
+# Issue 7's fault scenarios on jepsen/lab, end to end (need root and mariadbd, else skip).
+FAILOVER_LAB_TESTS = tests/lab/test_failover_daemon.sh tests/lab/test_failover_host.sh \
+	tests/lab/test_failover_standby.sh tests/lab/test_failover_async.sh
+TESTS += $(FAILOVER_LAB_TESTS)
+EXTRA_DIST += $(FAILOVER_LAB_TESTS)
+
+# jepsen-run (issue 9): the observers in namespaces, and a short chaos run on a lab of its own
+# (root, mariadbd, nft; the run test skips until jepsen/client and jepsen/check are built).
+JEPSEN_RUN_LAB_TESTS = tests/lab/test_jepsen_observe.sh tests/lab/test_jepsen_run.sh
+TESTS += $(JEPSEN_RUN_LAB_TESTS)
+EXTRA_DIST += $(JEPSEN_RUN_LAB_TESTS)
+
+# Issue 8 on jepsen/lab, end to end: switchovers under writes, refusals, maintenance (root,
+# mariadbd, jq; else skip). tests/bench/bench_switchover.sh [N] prints the write pauses.
+SWITCHOVER_LAB_TESTS = tests/lab/test_switchover.sh
+TESTS += $(SWITCHOVER_LAB_TESTS)
+EXTRA_DIST += $(SWITCHOVER_LAB_TESTS)

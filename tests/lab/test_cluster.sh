@@ -42,6 +42,9 @@ cluster_ctl s status | grep -q "^cluster test" || fail "status table has no clus
 
 step "kill -9 of the leader: the others elect a new one"
 old=$leader
+# A restart must also work from a snapshot (the daemon restores it inside raft_start).
+has_snapshot() { compgen -G "$dir/$old/data/snapshot-*" > /dev/null; }
+wait_for 30 has_snapshot || fail "$old took no snapshot (snapshot_threshold is 32)"
 cluster_kill "$old" KILL
 survivors=$(echo m1 m2 s | tr ' ' '\n' | grep -vx "$old" | tr '\n' ' ')
 new_leader() {

@@ -55,6 +55,9 @@ secret_file = $CLUSTER_DIR/secret
 heartbeat_ms = ${CLUSTER_HEARTBEAT_MS:-100}
 election_timeout_ms = ${CLUSTER_ELECTION_MS:-1000}
 lease_ms = ${CLUSTER_LEASE_MS:-2000}
+# Small, so that restarts in the tests load a snapshot as a long-lived daemon does.
+snapshot_threshold = ${CLUSTER_SNAPSHOT_THRESHOLD:-32}
+snapshot_trailing = 32
 $nodes
 [local]
 id = $id

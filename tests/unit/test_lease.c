@@ -52,6 +52,23 @@ START_TEST(writer_serves_only_inside_its_lease)
 }
 END_TEST
 
+START_TEST(a_writer_whose_renewals_never_come_back_stalls)
+{
+    struct lease_writer w;
+    lease_writer_init(&w, 1);
+    ck_assert(!lease_writer_stalled(&w, &defaults, 5000)); /* nothing outstanding */
+    uint64_t n = lease_writer_renew(&w, 1000);
+    lease_writer_renew(&w, 1250);
+    uint64_t wait = lease_leader_wait_ms(&defaults);
+    ck_assert(!lease_writer_stalled(&w, &defaults, 1000 + wait));
+    ck_assert(lease_writer_stalled(&w, &defaults, 1000 + wait + 1));
+    /* One of them comes back: only the newer one is still outstanding. */
+    ck_assert(lease_writer_applied(&w, &defaults, 1, n));
+    ck_assert(!lease_writer_stalled(&w, &defaults, 1000 + wait + 1));
+    ck_assert(lease_writer_stalled(&w, &defaults, 1250 + wait + 1));
+}
+END_TEST
+
 START_TEST(writer_forgets_the_oldest_pending)
 {
     struct lease_writer w;
@@ -381,6 +398,7 @@ int main(void)
     tcase_add_test(tc, leader_wait_covers_both_drifts);
     tcase_add_test(tc, writer_serves_only_inside_its_lease);
     tcase_add_test(tc, writer_forgets_the_oldest_pending);
+    tcase_add_test(tc, a_writer_whose_renewals_never_come_back_stalls);
     tcase_add_test(tc, leader_waits_from_the_last_append_or_barrier);
     tcase_add_test(tc, parameters_that_break_the_argument_are_refused);
     tcase_add_test(tc, the_vip_lifetime_is_inside_the_wait);
