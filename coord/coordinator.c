@@ -300,8 +300,8 @@ static void writer_tick(struct coordinator *c, const struct record *record,
     }
 }
 
-unsigned coordinator_switchover_nodes(const struct coordinator *c, const struct record *record,
-                                      uint64_t now_ms, struct switchover_node *out)
+unsigned coordinator_decide_nodes(const struct coordinator *c, const struct record *record,
+                                  uint64_t now_ms, struct decide_node *out)
 {
     for (unsigned i = 0; i < c->opts.n_nodes; i++) {
         const struct record_node *r = record_find_node(record, c->opts.nodes[i].id);
@@ -313,6 +313,21 @@ unsigned coordinator_switchover_nodes(const struct coordinator *c, const struct 
             c->health_seen[i] && now_ms - c->health_seen_ms[i] <= c->opts.health_stale_ms;
     }
     return c->opts.n_nodes;
+}
+
+unsigned coordinator_switchover_nodes(const struct coordinator *c, const struct record *record,
+                                      uint64_t now_ms, struct switchover_node *out)
+{
+    struct decide_node nodes[COORDINATOR_MAX_NODES];
+    unsigned n = coordinator_decide_nodes(c, record, now_ms, nodes);
+    for (unsigned i = 0; i < n; i++) {
+        memset(&out[i], 0, sizeof out[i]);
+        out[i].id = nodes[i].id;
+        out[i].candidate = nodes[i].candidate;
+        out[i].health = nodes[i].health;
+        out[i].fresh = nodes[i].fresh;
+    }
+    return n;
 }
 
 static void append_reason(struct decision *d, const char *note)

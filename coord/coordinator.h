@@ -180,6 +180,12 @@ bool coordinator_take_proposal(struct coordinator *c, struct command *out);
  * (verdict_known false) for the caller to fill from coord/decide.c. @out has room for
  * COORDINATOR_MAX_NODES; returns how many were filled. The pointers point into @c and
  * @record. */
+/* What the leader's rules know of every configured node (decide.h): its health as the record
+ * holds it and whether it arrived recently enough on this host. Fills @out (room for
+ * COORDINATOR_MAX_NODES) and returns the node count. The same view for status and decisions. */
+unsigned coordinator_decide_nodes(const struct coordinator *c, const struct record *record,
+                                  uint64_t now_ms, struct decide_node *out);
+
 unsigned coordinator_switchover_nodes(const struct coordinator *c, const struct record *record,
                                       uint64_t now_ms, struct switchover_node *out);
 

@@ -112,19 +112,10 @@ static struct decide_explanation *explain(struct daemon *daemon, const struct re
 {
     const struct coordinator *c = &daemon->coord;
     struct decide_node nodes[COORDINATOR_MAX_NODES];
-    memset(nodes, 0, sizeof nodes);
-    for (unsigned i = 0; i < c->opts.n_nodes; i++) {
-        const struct record_node *r = record_find_node(record, c->opts.nodes[i].id);
-        nodes[i].id = c->opts.nodes[i].id;
-        nodes[i].candidate = c->opts.nodes[i].candidate;
-        nodes[i].health = r != NULL && r->has_health ? &r->health : NULL;
-        nodes[i].fresh =
-            c->health_seen[i] && now_ms - c->health_seen_ms[i] <= c->opts.health_stale_ms;
-    }
     struct decide_input in = {
         .record = record,
         .nodes = nodes,
-        .n_nodes = c->opts.n_nodes,
+        .n_nodes = coordinator_decide_nodes(c, record, now_ms, nodes),
         .allow_loss = c->opts.allow_loss,
     };
     struct decide_explanation *e = malloc(sizeof *e);
