@@ -187,6 +187,11 @@ void coordinator_applied(struct coordinator *c, const struct record *record,
     default:
         break;
     }
+    if (record->writer.epoch != c->heard_epoch ||
+        (cmd->type == COMMAND_RENEW && status == 0 && cmd->renew.epoch == record->writer.epoch)) {
+        c->heard_epoch = record->writer.epoch;
+        c->heard_ms = now.boot_ms;
+    }
     sync_writer(c, record);
     sync_switchover(c, record, now.boot_ms);
 }
@@ -545,6 +550,10 @@ void coordinator_target(const struct coordinator *c, const struct record *record
         w->node[0] != '\0' && strcmp(w->node, c->opts.local_id) == 0 && c->writer_epoch == w->epoch;
     if (w->node[0] != '\0' && !mine) {
         snprintf(out->replicate_from, sizeof out->replicate_from, "%s", w->node);
+        int self = node_index(c, c->opts.local_id);
+        out->source_lapsed = self >= 0 && !c->opts.nodes[self].candidate &&
+                             c->heard_epoch == w->epoch && now_ms >= c->heard_ms &&
+                             now_ms - c->heard_ms >= c->opts.lease.lease_ms / 2;
     }
     if (!mine) {
         snprintf(out->reason, sizeof out->reason, "%s",

@@ -89,6 +89,10 @@ struct host_target {
     /* The switchover's target: the old writer's final position (GTID text) to apply before
      * the switch, "" otherwise. The host may wait for it and probe at once when it is there. */
     char catch_up_to[CODEC_GTID_SIZE];
+    /* A node that is not a candidate (the replica): replicate_from names a writer whose lease
+     * looks lapsed from here (no RENEW of its epoch applied for half a lease). A change of
+     * writer may follow: the host stops receiving from it ahead of that when it is dead. */
+    bool source_lapsed;
 };
 
 struct coordinator {
@@ -113,6 +117,10 @@ struct coordinator {
     uint64_t last_renew_ms;
     bool released;
     bool opened_reported;
+
+    /* When this node last applied a RENEW of the writer's epoch (or saw the epoch begin). */
+    uint64_t heard_epoch;
+    uint64_t heard_ms;
 
     /* Local MySQL health. */
     bool health_known;

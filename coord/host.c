@@ -17,6 +17,7 @@
 #include "mysql/probe.h"
 #include "mysql/fence.h"
 #include "mysql/repoint.h"
+#include "mysql/semisync.h"
 #include "mysql/worker.h"
 #include "netops/arp.h"
 #include "netops/vip.h"
@@ -27,11 +28,16 @@
 #define PEER_PROBE_MS    300   /* asking another server what it holds, before opening */
 #define CATCH_UP_MS      10000 /* applying what the new writer lacks, before opening */
 #define RELAY_GRACE_MS   300   /* a slice of waiting for what servers received, not applied */
+/* A new writer waits at most this long for its first semi-sync replica before its first write. */
+#define SEMISYNC_WAIT_MS 2000
+/* Stopping the receiver from a silent source: covers MariaDB's default
+ * rpl_semi_sync_slave_kill_conn_timeout (5 s), which the STOP waits out on a dead source. */
+#define STOP_RECEIVER_MS 6000
 /* A slice of waiting for a switchover's final position: short, so that a probe follows each
  * slice and the target's health (its lag) stays current while it catches up. */
 #define CATCH_UP_SLICE_MS 200
 
-enum job_kind { JOB_FENCE, JOB_OPEN, JOB_REPOINT, JOB_CATCH_UP };
+enum job_kind { JOB_FENCE, JOB_OPEN, JOB_REPOINT, JOB_CATCH_UP, JOB_STOP_RECEIVER };
 
 struct peer {
     char id[CONFIG_ID_SIZE];
@@ -86,6 +92,7 @@ struct host {
     uint64_t last_fence_try_ms;
     char caught_up_to[CODEC_GTID_SIZE]; /* the last catch-up position this server reached */
     uint64_t last_catch_up_error_ms;
+    uint64_t last_stop_receiver_ms;
     bool probe_again; /* a probe was asked for while one ran: run one more when it ends */
 
     struct vip *vip; /* NULL without a VIP */
@@ -316,8 +323,35 @@ static void fence_peer(struct mysql_conn *pc, struct job *job, unsigned i)
              rv == 0 ? "fenced over SQL" : "fencing it over SQL failed: ", rv == 0 ? "" : err);
 }
 
+/* Append @fmt to job->info, "; "-separated. */
+static void job_info_add(struct job *job, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void job_info_add(struct job *job, const char *fmt, ...)
+{
+    size_t used = strlen(job->info);
+    if (used > 0 && used + 2 < sizeof job->info) {
+        snprintf(job->info + used, sizeof job->info - used, "; ");
+        used += 2;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(job->info + used, sizeof job->info - used, fmt, ap);
+    va_end(ap);
+}
+
 static int open_after_catch_up(struct mysql_conn *conn, struct job *job)
 {
+    uint64_t t_start = clock_boottime_ms();
+    unsigned released = 0;
+    char release_err[256];
+    if (mysql_semisync_release_waiters(conn, JOB_TIMEOUT_MS, &released, release_err,
+                                       sizeof release_err) == 0 &&
+        released > 0) {
+        job_info_add(job,
+                     "released %u replicated commit(s) waiting for a semi-sync acknowledgement "
+                     "from the old writer",
+                     released);
+    }
     struct mysql_probe_result own = {0};
     int rv = mysql_probe_run(conn, JOB_TIMEOUT_MS, &own);
     if (rv != 0) {
@@ -361,6 +395,7 @@ static int open_after_catch_up(struct mysql_conn *conn, struct job *job)
         mysql_probe_result_clear(&r);
         mysql_conn_free(pc);
     }
+    uint64_t t_asked = clock_boottime_ms();
     struct gtid_set *lacking = NULL;
     if (rv == 0 && gtid_set_difference(reference, mine, &lacking) != 0) {
         rv = -ENOMEM;
@@ -380,13 +415,13 @@ static int open_after_catch_up(struct mysql_conn *conn, struct job *job)
                                        .user = job->repl.user,
                                        .password = job->repl.password};
             rv = mysql_repoint(conn, &src, JOB_TIMEOUT_MS, NULL, job->errmsg, sizeof job->errmsg);
-            snprintf(job->info, sizeof job->info, "caught up %s from %s", text != NULL ? text : "?",
-                     job->peers[source].id);
+            job_info_add(job, "caught up %s from %s", text != NULL ? text : "?",
+                         job->peers[source].id);
         } else if (job->allow_loss) {
-            snprintf(job->info, sizeof job->info,
-                     "opening without %s: no reachable server holds all of it "
-                     "(promote_with_loss = yes)",
-                     text != NULL ? text : "?");
+            job_info_add(job,
+                         "opening without %s: no reachable server holds all of it "
+                         "(promote_with_loss = yes)",
+                         text != NULL ? text : "?");
         } else {
             snprintf(job->errmsg, sizeof job->errmsg,
                      "lacks %s and no reachable server holds all of it: not opening",
@@ -429,11 +464,10 @@ static int open_after_catch_up(struct mysql_conn *conn, struct job *job)
                 free(progress);
                 progress = now;
                 if (!moved || clock_boottime_ms() >= until) {
-                    size_t used = strlen(job->info);
-                    snprintf(job->info + used, sizeof job->info - used,
-                             "%sleft %.200s: received somewhere but no longer being applied "
-                             "(a transaction cut off by the fault)",
-                             used > 0 ? "; " : "", text);
+                    job_info_add(job,
+                                 "left %.200s: received somewhere but no longer being applied "
+                                 "(a transaction cut off by the fault)",
+                                 text);
                     break;
                 }
             }
@@ -442,12 +476,26 @@ static int open_after_catch_up(struct mysql_conn *conn, struct job *job)
             gtid_set_free(need);
         }
     }
+    uint64_t t_applied = clock_boottime_ms();
     if (rv == 0 && own.replica.configured) {
         /* Caught up: from here on this server applies nothing it is sent, so that an old
          * writer coming back with transactions nobody else has cannot overwrite newer writes
          * (it is fenced and repointed here when it returns). */
         rv = mysql_replication_stop_applier(conn, JOB_TIMEOUT_MS, job->errmsg, sizeof job->errmsg);
     }
+    if (rv == 0) {
+        /* The replicas are being repointed here at this moment. On MariaDB a commit that
+         * starts while no semi-sync replica is connected waits out the whole
+         * rpl_semi_sync_master_timeout even when one connects a moment later: wait (bounded)
+         * for the first one, so that the epoch row below is acknowledged as soon as it can. */
+        struct mysql_semisync_state semisync;
+        char wait_err[256];
+        if (mysql_semisync_wait_clients(conn, SEMISYNC_WAIT_MS, &semisync, wait_err,
+                                        sizeof wait_err) == -ETIMEDOUT) {
+            job_info_add(job, "%s", wait_err);
+        }
+    }
+    uint64_t t_replica = clock_boottime_ms();
     if (rv == 0) {
         /* The epoch goes into the database before the first client write can: every write
          * after the unfence is made under it. No row, no opening. */
@@ -462,8 +510,19 @@ static int open_after_catch_up(struct mysql_conn *conn, struct job *job)
                  "the lease no longer covers opening (caught up, will retry)");
         rv = -ETIME;
     }
+    uint64_t t_epoch = clock_boottime_ms();
     if (rv == 0) {
         rv = mysql_unfence(conn, JOB_TIMEOUT_MS, job->errmsg, sizeof job->errmsg);
+    }
+    if (rv == 0) {
+        job_info_add(
+            job,
+            "in %llu ms: servers asked %llu, applied %llu, semi-sync replica %llu, "
+            "epoch row %llu, unfenced %llu",
+            (unsigned long long)(clock_boottime_ms() - t_start),
+            (unsigned long long)(t_asked - t_start), (unsigned long long)(t_applied - t_asked),
+            (unsigned long long)(t_replica - t_applied), (unsigned long long)(t_epoch - t_replica),
+            (unsigned long long)(clock_boottime_ms() - t_epoch));
     }
     for (unsigned i = 0; i < job->n_peers; i++) {
         gtid_set_free(peer_has[i]);
@@ -474,6 +533,28 @@ static int open_after_catch_up(struct mysql_conn *conn, struct job *job)
     gtid_set_free(mine);
     mysql_probe_result_clear(&own);
     return rv;
+}
+
+/* The source's writer lease lapsed as this node sees it: when the source's server does not
+ * answer either, stop receiving from it now. A repoint after the coming change of writer then
+ * goes at once instead of first waiting, in STOP SLAVE, for the semi-sync IO thread's attempt
+ * to reach the dead source (rpl_semi_sync_slave_kill_conn_timeout): that wait held up the new
+ * writer's first acknowledged commit by a second. A source that answers is left alone (only
+ * the log is slow; replication is fine). Sets job->info to what it did. */
+static int stop_receiver_if_silent(struct mysql_conn *conn, struct job *job)
+{
+    struct mysql_conn *src = mysql_conn_new(job->source_host, job->source_port, &job->coord);
+    if (src != NULL) {
+        char err[256];
+        int rc = mysql_conn_connect(src, clock_boottime_ms() + PEER_PROBE_MS, err, sizeof err);
+        mysql_conn_free(src);
+        if (rc == 0) {
+            snprintf(job->info, sizeof job->info, "kept: the source answers");
+            return 0;
+        }
+        snprintf(job->info, sizeof job->info, "stopped: %.400s", err);
+    }
+    return mysql_replication_stop_receiver(conn, STOP_RECEIVER_MS, job->errmsg, sizeof job->errmsg);
 }
 
 static void job_run(struct mysql_conn *conn, void *arg)
@@ -504,6 +585,9 @@ static void job_run(struct mysql_conn *conn, void *arg)
         job->status = mysql_wait_gtid(conn, job->catch_up_to, CATCH_UP_SLICE_MS, job->errmsg,
                                       sizeof job->errmsg);
         break;
+    case JOB_STOP_RECEIVER:
+        job->status = stop_receiver_if_silent(conn, job);
+        break;
     }
 }
 
@@ -528,9 +612,9 @@ static void job_done(void *arg, int status)
             if (job->status == 0) {
                 host->view.health.read_only = 0;
                 host_log(host, LOG_LEVEL_INFO,
-                         "opened: read_only off%s%s (epoch %llu written to mmcoord.epoch)",
-                         job->info[0] != '\0' ? " after " : "", job->info,
-                         (unsigned long long)job->epoch);
+                         "opened: read_only off (epoch %llu written to mmcoord.epoch)%s%s",
+                         (unsigned long long)job->epoch, job->info[0] != '\0' ? ": " : "",
+                         job->info);
                 probe_now(host);
             } else {
                 host_log(host, LOG_LEVEL_WARN, "not opened: %s", job->errmsg);
@@ -543,6 +627,18 @@ static void job_done(void *arg, int status)
             } else {
                 host_log(host, LOG_LEVEL_WARN, "repointing to %s:%u failed: %s", job->source_host,
                          job->source_port, job->errmsg);
+            }
+            break;
+        case JOB_STOP_RECEIVER:
+            if (job->status != 0) {
+                host_log(host, LOG_LEVEL_WARN, "stopping replication from %s:%u failed: %s",
+                         job->source_host, job->source_port, job->errmsg);
+            } else if (strncmp(job->info, "stopped", 7) == 0) {
+                host_log(host, LOG_LEVEL_INFO,
+                         "stopped receiving from %s:%u: its writer's lease lapsed and it does not "
+                         "answer (%s); the repoint to the next writer will not wait on it",
+                         job->source_host, job->source_port, job->info);
+                probe_now(host);
             }
             break;
         case JOB_CATCH_UP:
@@ -731,6 +827,26 @@ void host_reconcile(struct host *host, const struct host_target *target,
     }
     const struct config_node *source = config_find_node(host->config, target->replicate_from);
     if (source == NULL) {
+        return;
+    }
+    bool from_source = h->replicating && strcmp(h->source_host, source->mysql_host) == 0 &&
+                       h->source_port == source->mysql_port;
+    if (target->source_lapsed) {
+        /* Its lease lapsed: a change of writer may follow. Stop receiving from it ahead of
+         * that if it is dead (checked in the job), at most once a retry interval; never
+         * repoint to it meanwhile. */
+        if (from_source && (h->io_running || host->io_connecting) &&
+            now_ms - host->last_stop_receiver_ms >= REPOINT_RETRY_MS) {
+            struct job *job = calloc(1, sizeof *job);
+            if (job != NULL) {
+                job->kind = JOB_STOP_RECEIVER;
+                snprintf(job->source_host, sizeof job->source_host, "%s", source->mysql_host);
+                job->source_port = source->mysql_port;
+                job->coord = host->coord;
+                host->last_stop_receiver_ms = now_ms;
+                submit_job(host, job);
+            }
+        }
         return;
     }
     /* From the right source with the IO thread reconnecting by itself: a repoint would only

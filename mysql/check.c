@@ -11,7 +11,8 @@
 #include "coord/clock.h"
 
 #define MARIADB_PRIVILEGES                                                                         \
-    "PROCESS, CONNECTION ADMIN, READ_ONLY ADMIN, REPLICATION SLAVE ADMIN, SLAVE MONITOR"
+    "PROCESS, CONNECTION ADMIN, READ_ONLY ADMIN, REPLICATION MASTER ADMIN, "                       \
+    "REPLICATION SLAVE ADMIN, SLAVE MONITOR"
 #define MYSQL_PRIVILEGES                                                                           \
     "PROCESS, REPLICATION CLIENT, CONNECTION_ADMIN, SYSTEM_VARIABLES_ADMIN, "                      \
     "REPLICATION_SLAVE_ADMIN"

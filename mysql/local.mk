@@ -37,7 +37,8 @@ mysql_libmmmysql_a_SOURCES += \
 	mysql/repoint.c mysql/repoint.h \
 	mysql/worker.c mysql/worker.h \
 	mysql/check.c mysql/check.h \
-	mysql/epoch.c mysql/epoch.h
+	mysql/epoch.c mysql/epoch.h \
+	mysql/semisync.c mysql/semisync.h
 mysql_libmmmysql_a_CFLAGS = $(AM_CFLAGS) $(MARIADB_CFLAGS) $(INIH_CFLAGS) $(UV_CFLAGS) \
 	$(JANSSON_CFLAGS)
 MYSQL_IO_LIBS = mysql/libmmmysql.a coord/libcoord.a $(MARIADB_LIBS) $(INIH_LIBS) $(UV_LIBS) \
@@ -55,6 +56,11 @@ tests_unit_test_mysql_check_SOURCES = tests/unit/test_mysql_check.c
 tests_unit_test_mysql_check_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_test_mysql_check_LDADD = $(MYSQL_IO_LIBS) $(CHECK_LIBS)
 
+check_PROGRAMS += tests/unit/test_mysql_semisync
+TESTS += tests/unit/test_mysql_semisync
+tests_unit_test_mysql_semisync_SOURCES = tests/unit/test_mysql_semisync.c
+tests_unit_test_mysql_semisync_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_mysql_semisync_LDADD = $(MYSQL_IO_LIBS) $(CHECK_LIBS)
 check_PROGRAMS += tests/unit/test_mysql_epoch
 TESTS += tests/unit/test_mysql_epoch
 tests_unit_test_mysql_epoch_SOURCES = tests/unit/test_mysql_epoch.c

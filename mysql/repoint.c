@@ -50,18 +50,31 @@ int mysql_replication_stop(struct mysql_conn *conn, unsigned timeout_ms, char *e
     return rc;
 }
 
-int mysql_replication_stop_applier(struct mysql_conn *conn, unsigned timeout_ms, char *errmsg,
-                                   size_t errlen)
+/* STOP SLAVE / STOP REPLICA of one thread (@thread: "SQL_THREAD" or "IO_THREAD"). */
+static int stop_thread(struct mysql_conn *conn, const char *thread, unsigned timeout_ms,
+                       char *errmsg, size_t errlen)
 {
     uint64_t deadline = clock_boottime_ms() + timeout_ms;
     int rc = mysql_conn_connect(conn, deadline, errmsg, errlen);
     if (rc == 0) {
         char stop[64];
-        snprintf(stop, sizeof stop, "%s SQL_THREAD",
-                 mysql_dialect_stop_replica(mysql_conn_dialect(conn)));
+        snprintf(stop, sizeof stop, "%s %s", mysql_dialect_stop_replica(mysql_conn_dialect(conn)),
+                 thread);
         rc = mysql_conn_query(conn, stop, deadline, NULL, errmsg, errlen);
     }
     return rc;
+}
+
+int mysql_replication_stop_applier(struct mysql_conn *conn, unsigned timeout_ms, char *errmsg,
+                                   size_t errlen)
+{
+    return stop_thread(conn, "SQL_THREAD", timeout_ms, errmsg, errlen);
+}
+
+int mysql_replication_stop_receiver(struct mysql_conn *conn, unsigned timeout_ms, char *errmsg,
+                                    size_t errlen)
+{
+    return stop_thread(conn, "IO_THREAD", timeout_ms, errmsg, errlen);
 }
 
 int mysql_repoint(struct mysql_conn *conn, const struct mysql_source *source, unsigned timeout_ms,

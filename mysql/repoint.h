@@ -46,6 +46,14 @@ int mysql_replication_stop(struct mysql_conn *conn, unsigned timeout_ms, char *e
 int mysql_replication_stop_applier(struct mysql_conn *conn, unsigned timeout_ms, char *errmsg,
                                    size_t errlen);
 
+/* Stop receiving from the source (STOP SLAVE / STOP REPLICA IO_THREAD) within @timeout_ms; the
+ * SQL thread goes on applying what was received. On a semi-synchronous MariaDB replica this
+ * waits up to rpl_semi_sync_slave_kill_conn_timeout when the source does not answer (the IO
+ * thread tries to kill its dump connection there first), which is why the daemon does it ahead
+ * of a likely repoint rather than in it. Idempotent. */
+int mysql_replication_stop_receiver(struct mysql_conn *conn, unsigned timeout_ms, char *errmsg,
+                                    size_t errlen);
+
 /* Wait until the server has executed every transaction of @gtid_text (its executed set, which
  * includes what it wrote itself, contains the given set), at most @timeout_ms. Uses
  * MASTER_GTID_WAIT / WAIT_FOR_EXECUTED_GTID_SET in slices and re-reads the executed set

@@ -24,6 +24,7 @@
 #include "mysql/gtid.h"
 #include "mysql/probe.h"
 #include "mysql/repoint.h"
+#include "mysql/semisync.h"
 #include "mysql/worker.h"
 
 static const char *step = "?";
@@ -457,6 +458,54 @@ static int cmd_epoch_write(char **argv)
     return 0;
 }
 
+/* semisync-wait HOST PORT TIMEOUT_MS off|ok|timeout: wait for a semi-sync replica to be
+ * connected to the server. off: the source side is off (returns at once); ok: on, and one is (or
+ * connects within the time); timeout: on, and none connects. */
+static int cmd_semisync_wait(char **argv)
+{
+    struct mysql_conn *conn = coordinator(argv[0], argv[1]);
+    char err[512] = "";
+    struct mysql_semisync_state st;
+    int rc = mysql_semisync_wait_clients(conn, (unsigned)strtoul(argv[2], NULL, 10), &st, err,
+                                         sizeof err);
+    if (strcmp(argv[3], "off") == 0) {
+        EXPECT(rc == 0 && !st.enabled, "expected semi-sync off: rc %d, enabled %d (%s)", rc,
+               st.enabled, err);
+    } else if (strcmp(argv[3], "ok") == 0) {
+        EXPECT(rc == 0 && st.enabled && st.clients >= 1, "expected a replica: rc %d, %u (%s)", rc,
+               st.clients, err);
+    } else {
+        EXPECT(rc == -ETIMEDOUT && st.enabled && st.clients == 0,
+               "expected a timeout: rc %d, enabled %d, %u replicas (%s)", rc, st.enabled,
+               st.clients, err);
+        EXPECT(strstr(err, "no semi-sync replica") != NULL, "message: %s", err);
+    }
+    printf("semi-sync on %s:%s: %s, %u replicas connected%s%s\n", argv[0], argv[1],
+           st.enabled ? "on" : "off", st.clients, err[0] != '\0' ? ": " : "", err);
+    mysql_conn_free(conn);
+    return 0;
+}
+
+/* semisync-release HOST PORT N: commits waiting for a semi-sync acknowledgement are released;
+ * N of them were waiting (0: nothing was done). The source side is on again afterwards. */
+static int cmd_semisync_release(char **argv)
+{
+    struct mysql_conn *conn = coordinator(argv[0], argv[1]);
+    char err[512] = "";
+    unsigned released = 99;
+    int rc = mysql_semisync_release_waiters(conn, 2000, &released, err, sizeof err);
+    EXPECT(rc == 0, "mysql_semisync_release_waiters: %d (%s)", rc, err);
+    EXPECT(released == (unsigned)strtoul(argv[2], NULL, 10), "released %u, expected %s", released,
+           argv[2]);
+    struct mysql_semisync_state st;
+    rc = mysql_semisync_wait_clients(conn, 200, &st, err, sizeof err);
+    EXPECT(st.enabled, "the source side was left off (%d: %s)", rc, err);
+    printf("semi-sync on %s:%s: released %u waiting commit(s), source side on\n", argv[0], argv[1],
+           released);
+    mysql_conn_free(conn);
+    return 0;
+}
+
 /* epoch-read HOST PORT EPOCH|none WRITER WAIT_MS: as a client would, within WAIT_MS (the row
  * replicates): the row says EPOCH and WRITER; none: there is no row or table yet. */
 static int cmd_epoch_read(char **argv)
@@ -769,13 +818,22 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"probe", 3, cmd_probe},           {"refused", 2, cmd_refused},
-    {"paused", 4, cmd_paused},         {"fence", 2, cmd_fence},
-    {"repoint", 4, cmd_repoint},       {"wait", 5, cmd_wait},
-    {"errant", 5, cmd_errant},         {"credentials", 2, cmd_credentials},
-    {"check", 2, cmd_check},           {"bench-rtt", 3, cmd_bench_rtt},
-    {"bench-down", 4, cmd_bench_down}, {"epoch-write", 5, cmd_epoch_write},
-    {"epoch-read", 5, cmd_epoch_read}, {"down-event", 5, cmd_down_event},
+    {"probe", 3, cmd_probe},
+    {"refused", 2, cmd_refused},
+    {"paused", 4, cmd_paused},
+    {"fence", 2, cmd_fence},
+    {"repoint", 4, cmd_repoint},
+    {"wait", 5, cmd_wait},
+    {"errant", 5, cmd_errant},
+    {"credentials", 2, cmd_credentials},
+    {"check", 2, cmd_check},
+    {"bench-rtt", 3, cmd_bench_rtt},
+    {"bench-down", 4, cmd_bench_down},
+    {"epoch-write", 5, cmd_epoch_write},
+    {"epoch-read", 5, cmd_epoch_read},
+    {"down-event", 5, cmd_down_event},
+    {"semisync-wait", 4, cmd_semisync_wait},
+    {"semisync-release", 3, cmd_semisync_release},
 };
 
 int main(int argc, char **argv)
@@ -787,6 +845,7 @@ int main(int argc, char **argv)
         }
     }
     fprintf(stderr, "usage: mysql_lab probe|refused|paused|fence|repoint|wait|errant|"
-                    "credentials|check|epoch-write|epoch-read ARGS...\n");
+                    "credentials|check|epoch-write|epoch-read|down-event|semisync-wait|semisync-"
+                    "release ARGS...\n");
     return 2;
 }

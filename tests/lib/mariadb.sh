@@ -44,7 +44,7 @@ declare -gA _MDB_DIR=() _MDB_ADDR=() _MDB_PORT=() _MDB_EXEC=() _MDB_PID=()
 declare -ga _MDB_NAMES=()
 
 # The coordinator's privileges on MariaDB 10.11: keep in sync with docs/mysql.md.
-MARIADB_COORD_GRANT="PROCESS, CONNECTION ADMIN, READ_ONLY ADMIN, REPLICATION SLAVE ADMIN, SLAVE MONITOR"
+MARIADB_COORD_GRANT="PROCESS, CONNECTION ADMIN, READ_ONLY ADMIN, REPLICATION MASTER ADMIN, REPLICATION SLAVE ADMIN, SLAVE MONITOR"
 # The writer's daemon writes mmcoord.epoch before it opens (mysql/epoch.h, docs/mysql.md).
 MARIADB_COORD_EPOCH_GRANT="CREATE, INSERT, DELETE"
 

@@ -178,7 +178,7 @@ START_TEST(test_grants)
     struct mysql_check_facts f = good("m1", 1, false);
     f.replicating = false;
     snprintf(f.grants, sizeof(f.grants),
-             "PROCESS, READ_ONLY ADMIN, REPLICATION SLAVE ADMIN, "
+             "PROCESS, READ_ONLY ADMIN, REPLICATION MASTER ADMIN, REPLICATION SLAVE ADMIN, "
              "SLAVE MONITOR");
     struct mysql_check_report r = {0};
     ck_assert_int_eq(mysql_check_evaluate(&f, 1, &r), 0);
@@ -192,7 +192,7 @@ START_TEST(test_grants)
     mysql_check_report_free(&r);
     snprintf(f.grants, sizeof(f.grants),
              "PROCESS, CONNECTION ADMIN, READ_ONLY ADMIN, REPLICA MONITOR, "
-             "REPLICATION SLAVE ADMIN, INSERT");
+             "REPLICATION MASTER ADMIN, REPLICATION SLAVE ADMIN, INSERT");
     ck_assert_int_eq(mysql_check_evaluate(&f, 1, &r), 0);
     ck_assert_int_eq(status_of(&r, "privileges", "m1"), MYSQL_CHECK_WARN);
     ck_assert_ptr_nonnull(strstr(find(&r, "privileges", "m1")->message, "INSERT"));
