@@ -98,6 +98,13 @@ static const struct key key_table[] = {
      "the virtual IP the writer holds"},
     {SECTION_CLUSTER, "vip_interface", TYPE_IFNAME, 0, 0, NULL, false, NULL, CLUSTER(vip_interface),
      0, "the interface the virtual IP is added to"},
+    {SECTION_CLUSTER, "tcp_reset_ms", TYPE_UINT, 0, 600000, "milliseconds", false, "5000",
+     CLUSTER(tcp_reset_ms), 0,
+     "after giving the virtual IP away, refuse connection attempts still sent here this long "
+     "(0: off)"},
+    {SECTION_CLUSTER, "vip_lifetime", TYPE_BOOL, 0, 0, NULL, false, "yes", CLUSTER(vip_lifetime), 0,
+     "give the virtual IP a kernel lifetime, so that a host whose mmcoordd and fencer are both "
+     "dead drops it by itself (the leader's wait after a silent writer covers it)"},
     {SECTION_CLUSTER, "vip_lifetime_late_ms", TYPE_UINT, 400, 10000, "milliseconds", false, "500",
      CLUSTER(vip_lifetime_late_ms), 0,
      "how late the kernel may remove the virtual IP once its lifetime has run out"},
@@ -1345,6 +1352,6 @@ void config_lease_params(const struct config *c, struct lease_params *out)
                                  .drift = c->lease_drift,
                                  .margin_ms = c->lease_margin_ms,
                                  .fence_ms = c->fence_budget_ms,
-                                 .vip_lifetime = c->vip[0] != '\0',
+                                 .vip_lifetime = c->vip[0] != '\0' && c->vip_lifetime,
                                  .vip_late_ms = c->vip_lifetime_late_ms};
 }

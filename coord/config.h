@@ -64,6 +64,8 @@ struct config {
     unsigned garp_refresh_ms;     /* re-announce while held; default 0 (off) */
     char vip[64];                 /* "a.b.c.d/len", empty when not set (later issues use it) */
     char vip_interface[CONFIG_IFNAME_SIZE];
+    bool vip_lifetime;     /* the VIP carries a kernel lifetime; default yes */
+    unsigned tcp_reset_ms; /* reset stale-ARP TCP segments this long after the VIP left; 5000 */
     unsigned vip_lifetime_late_ms; /* K: kernel removal of an expired VIP this late; default 500 */
     enum log_level log_level;      /* default info */
 

@@ -251,7 +251,8 @@ static int judge(const struct decide_input *in, const struct facts *f, unsigned 
         snprintf(v->why, sizeof v->why, "another GTID flavour than the other servers");
     } else if (errant) {
         snprintf(v->why, sizeof v->why,
-                 "errant transactions %.70s: executed here, never by the writer %s%s%.80s",
+                 "errant transactions %.45s: executed here, never by the writer %s (undo them or "
+                 "rebuild from the writer)%s%.80s",
                  v->errant, w->node, f->diverged[i][0] != '\0' ? "; " : "", f->diverged[i]);
     } else {
         *eligible = true;

@@ -20,6 +20,7 @@
 #include "mysql/semisync.h"
 #include "mysql/worker.h"
 #include "netops/arp.h"
+#include "netops/tcpreset.h"
 #include "netops/vip.h"
 
 #define JOB_TIMEOUT_MS   1000 /* one fence, unfence or repoint */
@@ -99,6 +100,9 @@ struct host {
     struct vip_address vip_address;
     struct arp_sender sender;
     struct arp_announcer announcer;
+    struct tcpreset resetter; /* refuses stale-ARP SYNs for a while after the VIP left */
+    bool resetter_ready;
+    uint64_t resets_before;    /* tcpreset_sent() when the current window began */
     uint64_t vip_until_ms;     /* lease end the VIP's lifetime was last set for */
     struct lease_params lease; /* when the VIP's kernel lifetime may be set (coord/lease.h) */
     bool vip_assumed;          /* held only as far as we know at start: removed quietly */
@@ -267,7 +271,8 @@ static struct gtid_set *holdings_of(const struct mysql_probe_result *r)
     return all;
 }
 
-/* The executed sets of this server and of every reachable peer, as one text (to see whether
+/* The executed sets of this server and of every peer that answered when asked what it holds
+ * (one that did not would only cost a connection timeout here), as one text (to see whether
  * anyone is still applying). malloc'd; NULL when this server cannot be read. */
 static char *everyone_executed(struct mysql_conn *conn, struct job *job)
 {
@@ -285,6 +290,9 @@ static char *everyone_executed(struct mysql_conn *conn, struct job *job)
     snprintf(all, len, "%s;", own);
     free(own);
     for (unsigned i = 0; i < job->n_peers; i++) {
+        if (!job->reachable[i]) {
+            continue;
+        }
         struct mysql_conn *pc = mysql_conn_new(job->peers[i].host, job->peers[i].port, &job->coord);
         char *theirs = NULL;
         if (pc != NULL && mysql_executed_gtid(pc, PEER_PROBE_MS, &theirs, err, sizeof err) == 0) {
@@ -676,6 +684,23 @@ static void submit_job(struct host *host, struct job *job)
 
 /* ---- VIP ---- */
 
+/* A window of the reset responder ended by itself: say what it did. */
+static void resetter_done(struct tcpreset *r, int status, const char *errmsg)
+{
+    struct host *host = r->data;
+    uint64_t sent = tcpreset_sent(r) - host->resets_before;
+    if (status != 0) {
+        host_log(host, LOG_LEVEL_WARN, "VIP %s: refusing connection attempts stopped: %s",
+                 host->config->vip, errmsg);
+    } else if (sent > 0) {
+        host_log(host, LOG_LEVEL_INFO,
+                 "VIP %s: sent %llu TCP reset(s) to clients still sending here after it left (old "
+                 "ARP entry: new connections refused, open ones reset, instead of waiting for "
+                 "their timeouts)",
+                 host->config->vip, (unsigned long long)sent);
+    }
+}
+
 static void vip_release(struct host *host)
 {
     char errmsg[256];
@@ -688,6 +713,16 @@ static void vip_release(struct host *host)
     if (host->view.vip_held && !host->vip_assumed) {
         host_log(host, LOG_LEVEL_INFO, "VIP %s removed from %s", host->config->vip,
                  host->config->vip_interface);
+        /* Until the new holder's gratuitous ARP reaches them, clients still send here: reset
+         * their TCP segments so that they retry at once (netops/tcpreset.h). */
+        if (host->config->tcp_reset_ms > 0 && host->resetter_ready && !host->closing) {
+            host->resets_before = tcpreset_sent(&host->resetter);
+            if (tcpreset_start(&host->resetter, host->config->vip_interface,
+                               host->vip_address.address, host->config->tcp_reset_ms, resetter_done,
+                               errmsg, sizeof errmsg) != 0) {
+                host_log(host, LOG_LEVEL_WARN, "%s", errmsg);
+            }
+        }
     }
     host->vip_assumed = false;
     host->view.vip_held = false;
@@ -700,18 +735,26 @@ static void vip_hold(struct host *host, const struct host_target *target, uint64
      * host dead). Its lifetime counts from when it is set, so it is set only just after a RENEW
      * was sent, for T whole seconds: the leader's wait covers that (coord/lease.h). Between two
      * such moments the address keeps the expiry it has. */
-    uint64_t set_for = host->view.vip_held ? host->vip_until_ms : 0;
-    if (!lease_vip_refresh_due(&host->lease, target->lease_until_ms, set_for, now_ms)) {
-        return; /* set for this RENEW already, or it committed too late: the next one will do */
+    if (host->lease.vip_lifetime) {
+        uint64_t set_for = host->view.vip_held ? host->vip_until_ms : 0;
+        if (!lease_vip_refresh_due(&host->lease, target->lease_until_ms, set_for, now_ms)) {
+            return; /* set for this RENEW already, or it committed too late: the next will do */
+        }
+    } else if (host->view.vip_held) {
+        return; /* vip_lifetime = no: added for good once */
     }
-    unsigned lifetime = lease_vip_lifetime_s(&host->lease);
+    unsigned lifetime = host->lease.vip_lifetime ? lease_vip_lifetime_s(&host->lease) : 0;
     char errmsg[256];
+    if (host->resetter_ready) {
+        tcpreset_stop(&host->resetter); /* never refuse this host's own clients */
+    }
     if (vip_add(host->vip, host->config->vip_interface, &host->vip_address, lifetime, errmsg,
                 sizeof errmsg) != 0) {
         host_log(host, LOG_LEVEL_ERROR, "%s", errmsg);
         return;
     }
-    if (!lease_vip_window_open(&host->lease, target->lease_until_ms, clock_boottime_ms())) {
+    if (host->lease.vip_lifetime &&
+        !lease_vip_window_open(&host->lease, target->lease_until_ms, clock_boottime_ms())) {
         /* Descheduled between the check and the netlink call: this expiry is later than the
          * leader's wait allows for. */
         host_log(host, LOG_LEVEL_WARN,
@@ -931,6 +974,7 @@ int host_start(const struct host_options *opts, struct host **out, char *errmsg,
                 host->vip = NULL;
             }
         }
+
         if (rv != 0) {
             free(host);
             return rv;
@@ -939,6 +983,15 @@ int host_start(const struct host_options *opts, struct host **out, char *errmsg,
         host->view.vip_held = true;
         host->vip_assumed = true;
         host->open_handles++; /* the announcer's timer */
+        rv = tcpreset_init(&host->resetter, host->loop, errmsg, errlen);
+        if (rv != 0) {
+            host->closing = true;
+            host_close(host, NULL, NULL);
+            return rv;
+        }
+        host->resetter.data = host;
+        host->resetter_ready = true;
+        host->open_handles++; /* the reset responder's handles */
     }
     if (config->mysql_credentials_file[0] != '\0') {
         struct mysql_credentials creds;
@@ -1011,6 +1064,13 @@ static void announcer_closed(struct arp_announcer *announcer)
     maybe_finish(host);
 }
 
+static void resetter_closed(struct tcpreset *r)
+{
+    struct host *host = r->data;
+    host->open_handles--;
+    maybe_finish(host);
+}
+
 static void worker_closed(void *arg)
 {
     struct host *host = arg;
@@ -1032,6 +1092,9 @@ void host_close(struct host *host, void (*cb)(void *data), void *data)
         host->vip = NULL;
         host->announcer.data = host;
         arp_announcer_close(&host->announcer, announcer_closed);
+        if (host->resetter_ready) {
+            tcpreset_close(&host->resetter, resetter_closed);
+        }
     }
     if (host->view.mysql_configured) {
         uv_timer_stop(&host->probe_timer);

@@ -94,6 +94,18 @@ int mysql_fence(struct mysql_conn *conn, unsigned timeout_ms, struct mysql_fence
     }
     const struct mysql_dialect *d = mysql_conn_dialect(conn);
     char detail[384];
+    /* Clients first: a commit waiting for a semi-sync acknowledgement (a writer cut off from
+     * its replicas) holds SET GLOBAL read_only up, and when the wait times out
+     * (rpl_semi_sync_master_timeout) the server acknowledges it to its client: a write made
+     * after the lease, that the new writer never received. Killed, that client gets an error
+     * instead, and read_only goes on at once. The VIP is gone by now, so nobody reconnects
+     * through it; a client that came in directly meanwhile is killed by the pass below. */
+    unsigned first_killed = 0, first_listed = 0;
+    rc = kill_clients(conn, deadline, &first_killed, &first_listed, detail, sizeof(detail));
+    if (rc != 0) {
+        snprintf(errmsg, errlen, "fence: killing client connections: %s", detail);
+        return rc;
+    }
     rc = mysql_conn_query(conn, mysql_dialect_fence_statement(d), deadline, NULL, detail,
                           sizeof(detail));
     if (rc == -EIO) {
@@ -116,6 +128,7 @@ int mysql_fence(struct mysql_conn *conn, unsigned timeout_ms, struct mysql_fence
         snprintf(errmsg, errlen, "fence: killing client connections: %s", detail);
         return rc;
     }
+    out->killed += first_killed;
     rc = kill_clients(conn, deadline, NULL, &out->still_listed, detail, sizeof(detail));
     if (rc == 0) {
         rc = read_back(conn, deadline, &out->read_only, &out->super_read_only, detail,

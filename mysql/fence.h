@@ -1,10 +1,13 @@
 /*
- * Fencing: make a server stop taking writes, now. read_only=ON (and super_read_only=ON on
- * MySQL, so that privileged accounts stop too), then kill every client connection, so that a
- * client holding an open transaction cannot commit it later and no client keeps a session that
- * was opened while the server was writable. Replication threads (the replica's own IO/SQL
- * threads, and binlog dumps feeding other servers) and the coordinator's own connections
- * survive. Unfencing sets read_only=OFF (and super_read_only with it).
+ * Fencing: make a server stop taking writes, now. Kill every client connection, set
+ * read_only=ON (and super_read_only=ON on MySQL, so that privileged accounts stop too), then
+ * kill every client connection again, so that a client holding an open transaction cannot
+ * commit it later and no client keeps a session that was opened while the server was writable.
+ * The first kill matters under semi-sync: a commit waiting for an acknowledgement that will not
+ * come (the writer cut off) blocks SET GLOBAL read_only, and would be acknowledged to its client
+ * when the wait times out; killed, its client gets an error instead. Replication threads (the
+ * replica's own IO/SQL threads, and binlog dumps feeding other servers) and the coordinator's own
+ * connections survive. Unfencing sets read_only=OFF (and super_read_only with it).
  *
  * Both are idempotent and both read the variables back: success means the server says so.
  * On MariaDB the READ_ONLY ADMIN privilege (root has it) bypasses read_only; killing the

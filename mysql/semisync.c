@@ -145,15 +145,24 @@ int mysql_semisync_wait_clients(struct mysql_conn *conn, unsigned timeout_ms,
                                 struct mysql_semisync_state *out, char *errmsg, size_t errlen)
 {
     uint64_t deadline = clock_boottime_ms() + timeout_ms;
+    bool none_yet = false; /* a read said: on, and no replica */
     int rc;
     while ((rc = read_state(conn, deadline, out, errmsg, errlen)) == 0 && out->enabled &&
            out->clients_known && out->clients == 0) {
+        none_yet = true;
         if (clock_boottime_ms() + POLL_MS >= deadline) {
-            snprintf(errmsg, errlen, "MySQL %s: no semi-sync replica connected within %u ms",
-                     mysql_conn_address(conn), timeout_ms);
-            return -ETIMEDOUT;
+            rc = -ETIMEDOUT;
+            break;
         }
         sleep_ms(POLL_MS);
+    }
+    if (rc == -ETIMEDOUT && none_yet) {
+        /* Out of time, in the poll or in its last read: the answer is the same. */
+        out->enabled = true;
+        out->clients_known = true;
+        out->clients = 0;
+        snprintf(errmsg, errlen, "MySQL %s: no semi-sync replica connected within %u ms",
+                 mysql_conn_address(conn), timeout_ms);
     }
     return rc;
 }

@@ -5,10 +5,12 @@ netops_libnetops_a_SOURCES = \
 	netops/vip.c netops/vip.h \
 	netops/arp.c netops/arp.h \
 	netops/watch.c netops/watch.h \
+	netops/tcpreset.c netops/tcpreset.h \
 	netops/error.c netops/error.h
 netops_libnetops_a_CFLAGS = $(AM_CFLAGS) $(NL_CFLAGS) $(UV_CFLAGS)
 
-# Operator and test tool: mmc-vip add|del|has|announce|watch IFACE ADDR/LEN.
+# Operator and test tool: mmc-vip add|del|has|announce|watch IFACE ADDR/LEN, and
+# mmc-vip reset IFACE ADDR SECONDS (the TCP reset responder).
 noinst_PROGRAMS += netops/mmc-vip
 netops_mmc_vip_SOURCES = netops/mmc-vip.c
 netops_mmc_vip_CFLAGS = $(AM_CFLAGS) $(NL_CFLAGS) $(UV_CFLAGS)
@@ -27,3 +29,27 @@ EXTRA_DIST += tests/lab/test_netops.sh
 
 # Benchmark (not a test): median/max of add->first GARP and move->first connect over 20 moves.
 dist_noinst_SCRIPTS += netops/bench-vip.sh
+
+# TCP reset responder (netops/tcpreset.h): the frame builder and its BPF filter, unit-tested
+# and fuzzed (the replay driver in `make check`, libFuzzer with --enable-fuzzing), and a lab
+# test in namespaces (root; skips otherwise).
+check_PROGRAMS += tests/unit/test_tcpreset tests/fuzz/fuzz_tcpreset
+TESTS += tests/unit/test_tcpreset
+tests_unit_test_tcpreset_SOURCES = tests/unit/test_tcpreset.c
+tests_unit_test_tcpreset_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(UV_CFLAGS)
+tests_unit_test_tcpreset_LDADD = netops/libnetops.a $(UV_LIBS) $(CHECK_LIBS)
+if FUZZING
+tests_fuzz_fuzz_tcpreset_SOURCES = tests/fuzz/fuzz_tcpreset.c \
+	netops/tcpreset.c netops/tcpreset.h netops/error.c netops/error.h
+tests_fuzz_fuzz_tcpreset_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_tcpreset_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_tcpreset_LDADD = $(UV_LIBS)
+else
+tests_fuzz_fuzz_tcpreset_SOURCES = tests/fuzz/fuzz_tcpreset.c tests/fuzz/replay.c
+tests_fuzz_fuzz_tcpreset_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS)
+# Defined in both branches: automake uses the per-target variable instead of AM_LDFLAGS.
+tests_fuzz_fuzz_tcpreset_LDFLAGS = $(AM_LDFLAGS)
+tests_fuzz_fuzz_tcpreset_LDADD = netops/libnetops.a $(UV_LIBS)
+endif
+TESTS += tests/fuzz/fuzz_tcpreset.sh tests/lab/test_tcpreset.sh
+EXTRA_DIST += tests/fuzz/fuzz_tcpreset.sh tests/fuzz/corpus/tcpreset tests/lab/test_tcpreset.sh

@@ -7,11 +7,15 @@
  *   mmc-vip has      IFACE ADDR/LEN            exit 0 when present, 1 when absent
  *   mmc-vip announce IFACE ADDR/LEN [--count N] [--interval-ms M]
  *   mmc-vip watch    IFACE ADDR/LEN [--events N]
+ *   mmc-vip reset    IFACE ADDR SECONDS        answer TCP segments to ADDR with resets (tcpreset.h)
  *
  * Exit status: 0 done, 1 "absent" (has), 2 bad usage or input, 3 the operation failed. Errors
  * go to stderr prefixed with "mmc-vip: ". `watch` prints "watching" once subscribed, then one
  * line per event ("vip-removed", "link-down" ...) until SIGINT/SIGTERM or N events. With
  * --trace, `add` prints "add-call <unix time>" just before the netlink request (benchmarks).
+ * `reset` prints "responding" once its socket is filtered and bound, then, when SECONDS have
+ * passed or on SIGINT/SIGTERM, "sent N" (resets sent) and "dropped M" (resets the socket would
+ * not take).
  */
 #include <errno.h>
 #include <limits.h>
@@ -25,6 +29,7 @@
 #include <uv.h>
 
 #include "netops/arp.h"
+#include "netops/tcpreset.h"
 #include "netops/vip.h"
 #include "netops/watch.h"
 
@@ -50,7 +55,8 @@ static void usage(FILE *out)
                  "       mmc-vip del IFACE ADDR/LEN\n"
                  "       mmc-vip has IFACE ADDR/LEN\n"
                  "       mmc-vip announce IFACE ADDR/LEN [--count N] [--interval-ms M]\n"
-                 "       mmc-vip watch IFACE ADDR/LEN [--events N]\n");
+                 "       mmc-vip watch IFACE ADDR/LEN [--events N]\n"
+                 "       mmc-vip reset IFACE ADDR SECONDS\n");
 }
 
 static int parse_unsigned(const char *option, const char *text, unsigned *out)
@@ -318,6 +324,104 @@ static int address_command(const struct cli *cli)
     return 0;
 }
 
+struct reset_run {
+    uv_signal_t sigint;
+    uv_signal_t sigterm;
+    int status;
+};
+
+static void stop_resetting(struct tcpreset *responder)
+{
+    struct reset_run *run = responder->data;
+
+    tcpreset_close(responder, NULL);
+    uv_close((uv_handle_t *)&run->sigint, NULL);
+    uv_close((uv_handle_t *)&run->sigterm, NULL);
+}
+
+static void on_reset_done(struct tcpreset *responder, int status, const char *errmsg)
+{
+    struct reset_run *run = responder->data;
+
+    if (status != 0) {
+        fprintf(stderr, "mmc-vip: %s\n", errmsg);
+        run->status = EXIT_FAILED;
+    }
+    stop_resetting(responder);
+}
+
+static void on_reset_signal(uv_signal_t *handle, int signum)
+{
+    (void)signum;
+    stop_resetting(handle->data);
+}
+
+/* mmc-vip reset IFACE ADDR SECONDS: ADDR may carry a prefix length, which is ignored. */
+static int reset_command(int argc, char **argv)
+{
+    struct tcpreset responder;
+    struct reset_run run = {.status = 0};
+    struct vip_address vip;
+    char errmsg[TCPRESET_ERRMSG_SIZE];
+    char text[VIP_ADDRESS_TEXT_SIZE + 3];
+    unsigned seconds;
+    uv_loop_t loop;
+    int rv;
+
+    if (argc != 5) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    snprintf(text, sizeof text, "%s%s", argv[3], strchr(argv[3], '/') != NULL ? "" : "/32");
+    if (vip_parse_address(text, &vip, errmsg, sizeof errmsg) != 0) {
+        fprintf(stderr, "mmc-vip: %s\n", errmsg);
+        return EXIT_USAGE;
+    }
+    if (parse_unsigned("SECONDS", argv[4], &seconds) != 0) {
+        return EXIT_USAGE;
+    }
+    if (seconds < 1 || seconds > TCPRESET_MAX_DURATION_MS / 1000) {
+        fprintf(stderr, "mmc-vip: SECONDS %u is out of range (1..%u)\n", seconds,
+                (unsigned)(TCPRESET_MAX_DURATION_MS / 1000));
+        return EXIT_USAGE;
+    }
+    rv = uv_loop_init(&loop);
+    if (rv != 0) {
+        fprintf(stderr, "mmc-vip: cannot start an event loop: %s\n", uv_strerror(rv));
+        return EXIT_FAILED;
+    }
+    rv = tcpreset_init(&responder, &loop, errmsg, sizeof errmsg);
+    if (rv != 0) {
+        fprintf(stderr, "mmc-vip: %s\n", errmsg);
+        uv_loop_close(&loop);
+        return EXIT_FAILED;
+    }
+    responder.data = &run;
+    uv_signal_init(&loop, &run.sigint);
+    uv_signal_init(&loop, &run.sigterm);
+    run.sigint.data = &responder;
+    run.sigterm.data = &responder;
+    rv = tcpreset_start(&responder, argv[2], vip.address, (uint64_t)seconds * 1000, on_reset_done,
+                        errmsg, sizeof errmsg);
+    if (rv != 0) {
+        fprintf(stderr, "mmc-vip: %s\n", errmsg);
+        run.status = EXIT_FAILED;
+        stop_resetting(&responder);
+    } else {
+        uv_signal_start(&run.sigint, on_reset_signal, SIGINT);
+        uv_signal_start(&run.sigterm, on_reset_signal, SIGTERM);
+        printf("responding\n");
+        fflush(stdout);
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    if (rv == 0) {
+        printf("sent %llu\ndropped %llu\n", (unsigned long long)tcpreset_sent(&responder),
+               (unsigned long long)tcpreset_failed(&responder));
+    }
+    return run.status;
+}
+
 int main(int argc, char **argv)
 {
     struct cli cli;
@@ -325,6 +429,9 @@ int main(int argc, char **argv)
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         usage(stdout);
         return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "reset") == 0) {
+        return reset_command(argc, argv);
     }
     if (parse_args(argc, argv, &cli) != 0) {
         return EXIT_USAGE;

@@ -7,7 +7,7 @@ EXTRA_DIST += tests/fuzz/require.h
 
 # Issue 7's fault scenarios on jepsen/lab, end to end (need root and mariadbd, else skip).
 FAILOVER_LAB_TESTS = tests/lab/test_failover_daemon.sh tests/lab/test_failover_host.sh \
-	tests/lab/test_failover_standby.sh tests/lab/test_failover_async.sh
+	tests/lab/test_failover_standby.sh tests/lab/test_failover_async.sh tests/lab/test_vip_lifetime.sh
 TESTS += $(FAILOVER_LAB_TESTS)
 EXTRA_DIST += $(FAILOVER_LAB_TESTS)
 

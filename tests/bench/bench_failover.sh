@@ -20,6 +20,10 @@
 # One lab serves every trial: after a trial `jepsen/lab heal` brings the faulted host back and
 # the next trial waits until one writer holds the VIP and every server replicates (a fresh lab
 # when that does not happen within 60 s, or for every trial with MMC_BENCH_FRESH=1).
+# The client is the mariadb command-line client, one connection per insert, with a 1 s connect
+# timeout; MMC_BENCH_CLIENT_TIMEOUT=S (seconds, default 10) bounds each attempt as a whole, as
+# an application's own statement timeout would (a SYN sent to a host that is gone is retried by
+# the kernel only after 1 s, so the client's bound shapes the pause it sees).
 # MMC_BENCH_UP_ARGS is passed to `jepsen/lab up` (e.g. --async: lost writes are then expected
 # and counted). MMC_BENCH_KEEP_SLOW_MS=MS keeps the daemons' and fencers' logs and the trial's watcher files
 # of every trial whose VIP move took longer than MS (the directory is printed).
@@ -28,6 +32,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 export MMC_BUILD_DIR=${MMC_BUILD_DIR:-$top/build}
 . "$top/tests/lib/netns.sh"
 . "$top/tests/lib/labclient.sh"
+export LAB_CLIENT_TIMEOUT=${MMC_BENCH_CLIENT_TIMEOUT:-10}
+echo "client: mariadb CLI, one connection per insert, connect timeout 1 s, each attempt bounded by $LAB_CLIENT_TIMEOUT s"
 trials=${1:-5}
 shift || true
 scenarios=${*:-mysqld-kill cut-off daemon-kill host-kill}

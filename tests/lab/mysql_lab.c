@@ -506,6 +506,20 @@ static int cmd_semisync_release(char **argv)
     return 0;
 }
 
+/* fence-only HOST PORT: mysql_fence within 1 s must succeed (read_only reads back ON). */
+static int cmd_fence_only(char **argv)
+{
+    struct mysql_conn *conn = coordinator(argv[0], argv[1]);
+    char err[512] = "";
+    struct mysql_fence_result fr;
+    int rc = mysql_fence(conn, 1000, &fr, err, sizeof err);
+    EXPECT(rc == 0 && fr.read_only, "mysql_fence: %d (%s)", rc, err);
+    printf("fenced %s:%s: read_only on, %u client connection(s) killed\n", argv[0], argv[1],
+           fr.killed);
+    mysql_conn_free(conn);
+    return 0;
+}
+
 /* epoch-read HOST PORT EPOCH|none WRITER WAIT_MS: as a client would, within WAIT_MS (the row
  * replicates): the row says EPOCH and WRITER; none: there is no row or table yet. */
 static int cmd_epoch_read(char **argv)
@@ -834,6 +848,7 @@ static const struct command commands[] = {
     {"down-event", 5, cmd_down_event},
     {"semisync-wait", 4, cmd_semisync_wait},
     {"semisync-release", 3, cmd_semisync_release},
+    {"fence-only", 2, cmd_fence_only},
 };
 
 int main(int argc, char **argv)
@@ -845,7 +860,7 @@ int main(int argc, char **argv)
         }
     }
     fprintf(stderr, "usage: mysql_lab probe|refused|paused|fence|repoint|wait|errant|"
-                    "credentials|check|epoch-write|epoch-read|down-event|semisync-wait|semisync-"
-                    "release ARGS...\n");
+                    "credentials|check|epoch-write|epoch-read|down-event|semisync-wait|"
+                    "semisync-release|fence-only ARGS...\n");
     return 2;
 }

@@ -177,16 +177,16 @@ run epoch-write $A "$P1" 7 m1 ok
 run epoch-read $A "$P3" 7 m1 5000
 
 echo "--- semi-sync: a new writer waits for a replica to acknowledge before its first write"
-run semisync-wait $A "$P3" 200 off
+run semisync-wait $A "$P3" 2000 off
 mariadb_sql m2 "SET GLOBAL rpl_semi_sync_master_enabled=ON" || exit 1
-run semisync-wait $A "$P2" 300 timeout
+run semisync-wait $A "$P2" 1000 timeout
 # m1 replicates from m2: once its IO thread restarts with the replica side on, m2 has one.
 "$lab" semisync-wait $A "$P2" 10000 ok &
 waiter=$!
 sleep 0.3
 mariadb_sql m1 "SET GLOBAL rpl_semi_sync_slave_enabled=ON; STOP SLAVE IO_THREAD; START SLAVE IO_THREAD" || exit 1
 wait $waiter || { echo "FAILED: semisync-wait on m2 while m1 connects"; exit 1; }
-run semisync-wait $A "$P2" 200 ok
+run semisync-wait $A "$P2" 2000 ok
 mariadb_sql m1 "SET GLOBAL rpl_semi_sync_slave_enabled=OFF; STOP SLAVE IO_THREAD; START SLAVE IO_THREAD" || exit 1
 # A commit nobody will acknowledge (no semi-sync replica now) waits; a new writer releases it.
 mariadb_sql m2 "SET GLOBAL rpl_semi_sync_master_timeout=60000" || exit 1
@@ -199,6 +199,21 @@ run semisync-release $A "$P2" 1
 for _ in $(seq 50); do kill -0 $inserter 2> /dev/null || break; sleep 0.1; done
 kill -0 $inserter 2> /dev/null && { echo "FAILED: the waiting commit on m2 was not released"; exit 1; }
 wait $inserter || { echo "FAILED: the released commit on m2 failed"; exit 1; }
+# A writer cut off from its replicas: a client's commit waits for an acknowledgement that will
+# not come. Fencing kills it first (its client gets an error, never a late acknowledgement once
+# the wait times out), then read_only goes on at once.
+ro_before=$(mariadb_sql m2 "SELECT @@GLOBAL.read_only")
+mariadb_sql m2 "SET GLOBAL read_only=OFF" || exit 1
+mariadb_sql_as m2 "$MARIADB_APP_USER" "$MARIADB_APP_PASSWORD" \
+    "INSERT INTO mmtest.t (src, n) VALUES ('m2', 91)" > "$base/waiting.out" 2>&1 &
+inserter=$!
+sleep 0.5
+kill -0 $inserter 2> /dev/null || { echo "FAILED: the client's commit on m2 did not wait for an acknowledgement"; exit 1; }
+run fence-only $A "$P2"
+for _ in $(seq 50); do kill -0 $inserter 2> /dev/null || break; sleep 0.1; done
+if wait $inserter; then echo "FAILED: the waiting commit was acknowledged to its client after the fence"; exit 1; fi
+echo "the waiting client got: $(tr '\n' ' ' < "$base/waiting.out")"
+[ "$ro_before" = 1 ] || mariadb_sql m2 "SET GLOBAL read_only=OFF" || exit 1
 mariadb_sql m2 "SET GLOBAL rpl_semi_sync_master_enabled=OFF; SET GLOBAL rpl_semi_sync_master_timeout=10000" || exit 1
 
 echo "--- paused server (SIGSTOP)"

@@ -27,7 +27,8 @@
 #   lab_watch_neigh OUT        sample the client namespace's ARP entry for the VIP every 20 ms
 #                              into OUT ("<ms> <lladdr or ->" lines) until killed
 #   lab_client_writes OUT TABLE FIRST  insert ids FIRST, FIRST+1, ... into TABLE through the VIP,
-#                              one connection each (10 s bound per statement); log each
+#                              one connection each, each attempt bounded by LAB_CLIENT_TIMEOUT
+#                              seconds (default 10; the connect alone by 1 s); log each
 #                              acknowledged one as "<id> <ms sent> <ms acked> <server_id>" in
 #                              OUT; until killed
 #   lab_dual_ms VIPLOG         milliseconds during which two hosts held the VIP in a watcher log
@@ -207,7 +208,7 @@ lab_client_writes() {
     while :; do
         t=$(lab_now_ms)
         # A statement sent to a host that was cut off never returns by itself.
-        if sid=$(timeout -k 1 10 ip netns exec "$ns" mariadb --defaults-extra-file="$cnf" \
+        if sid=$(timeout -k 1 "${LAB_CLIENT_TIMEOUT:-10}" ip netns exec "$ns" mariadb --defaults-extra-file="$cnf" \
             --connect-timeout=1 -h "$vip" -N -B "$db" \
             -e "INSERT INTO $table VALUES ($i, $t); SELECT @@server_id" 2> /dev/null); then
             echo "$i $t $(lab_now_ms) $sid"

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "coord/config.h"
+#include "coord/lease.h"
 
 /* Lines 1-3. */
 #define CLUSTER_MIN "[cluster]\nname = test\nsecret_file = /etc/mmcoord/secret\n"
@@ -156,6 +157,9 @@ START_TEST(defaults)
     ck_assert_uint_eq(config.snapshot_trailing, 128);
     ck_assert_str_eq(config.vip, "");
     ck_assert_str_eq(config.vip_interface, "");
+    ck_assert(config.vip_lifetime);
+    ck_assert_uint_eq(config.vip_lifetime_late_ms, 500);
+    ck_assert_uint_eq(config.tcp_reset_ms, 5000);
     ck_assert_int_eq(config.log_level, LOG_LEVEL_INFO);
     ck_assert(!config.nodes[2].candidate);
     ck_assert_uint_eq(config.nodes[0].mysql_port, 3306);
@@ -313,6 +317,35 @@ START_TEST(vip_needs_interface)
     expect_error(CLUSTER_MIN
                  "vip = 10.0.0.5/24\nvip_interface = a-very-long-ifname\n" NODES LOCAL_MIN,
                  "t.conf:5: [cluster] vip_interface = a-very-long-ifname:", NULL);
+}
+END_TEST
+
+/* The VIP's kernel lifetime is in the leader's wait exactly when a VIP is configured and
+ * vip_lifetime is on; turning it off gives the lease-only wait back. */
+START_TEST(vip_lifetime_sets_the_leader_wait)
+{
+    struct lease_params lp;
+    ck_assert_msg(parse(CLUSTER_MIN "vip = 10.0.0.5/24\nvip_interface = eth0\n" NODES LOCAL_MIN) ==
+                      0,
+                  "%s", err);
+    config_lease_params(&config, &lp);
+    ck_assert(lp.vip_lifetime);
+    ck_assert_uint_eq(lease_leader_wait_ms(&lp), 1897);
+    ck_assert_msg(parse(CLUSTER_MIN "vip = 10.0.0.5/24\nvip_interface = eth0\nvip_lifetime = no\n"
+                                    "tcp_reset_ms = 0\n" NODES LOCAL_MIN) == 0,
+                  "%s", err);
+    config_lease_params(&config, &lp);
+    ck_assert(!lp.vip_lifetime);
+    ck_assert_uint_eq(lease_leader_wait_ms(&lp), 1206);
+    ck_assert_uint_eq(config.tcp_reset_ms, 0);
+    ck_assert_msg(parse(CLUSTER_MIN NODES LOCAL_MIN) == 0, "%s", err);
+    config_lease_params(&config, &lp);
+    ck_assert(!lp.vip_lifetime); /* no VIP at all */
+    ck_assert_uint_eq(lease_leader_wait_ms(&lp), 1206);
+    expect_error(CLUSTER_MIN "tcp_reset_ms = 600001\n" NODES LOCAL_MIN, "tcp_reset_ms = 600001",
+                 NULL);
+    expect_error(CLUSTER_MIN "vip_lifetime = sometimes\n" NODES LOCAL_MIN,
+                 "vip_lifetime = sometimes", NULL);
 }
 END_TEST
 
@@ -698,6 +731,7 @@ static Suite *config_suite(void)
     tcase_add_test(parsing, bad_vip);
     tcase_add_test(parsing, ipv6_vip);
     tcase_add_test(parsing, vip_needs_interface);
+    tcase_add_test(parsing, vip_lifetime_sets_the_leader_wait);
     tcase_add_test(parsing, missing_required_key);
     tcase_add_test(parsing, missing_sections);
     tcase_add_test(parsing, local_id_not_a_node);

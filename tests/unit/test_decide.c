@@ -319,6 +319,7 @@ START_TEST(errant_transactions_of_a_returning_old_writer_mariadb)
     ck_assert_str_eq(e->nodes[0].errant, "1-1-101..105");
     ck_assert_ptr_nonnull(strstr(e->nodes[0].why, "errant transactions 1-1-101..105"));
     ck_assert_ptr_nonnull(strstr(e->nodes[0].why, "never by the writer m2"));
+    ck_assert_ptr_nonnull(strstr(e->nodes[0].why, "undo them or rebuild from the writer"));
     ck_assert_str_eq(e->nodes[1].errant, "");
     ck_assert_str_eq(e->nodes[2].errant, "");
     ck_assert(!e->standby);
