@@ -46,6 +46,7 @@ void coordinator_init(struct coordinator *c, const struct coordinator_options *o
 {
     memset(c, 0, sizeof *c);
     c->opts = *opts;
+    c->test_delay.delay_ms = opts->test_step_delay_ms; /* test hook */
 }
 
 /* Keep the writer's lease bookkeeping in step with the record. */
@@ -82,6 +83,7 @@ static void sync_switchover(struct coordinator *c, const struct record *record, 
         c->fence_mark_id = sw->id;
         c->fence_mark_probes = c->local_probes;
     }
+    switchover_test_delay_note(&c->test_delay, record, now_ms); /* test hook */
 }
 
 void coordinator_set_leader(struct coordinator *c, bool leader, const struct record *record,
@@ -276,8 +278,14 @@ static void writer_tick(struct coordinator *c, const struct record *record,
     }
     struct host_target target;
     coordinator_target(c, record, now.boot_ms, &target);
-    /* Opened means the server answers writable (after any catch-up), not merely allowed to. */
-    bool opening = target.writable && !c->opened_reported && !c->health.read_only;
+    /* Opened means the server answers writable (after any catch-up), not merely allowed to.
+     * An OPENED lost on the way (proposed just as this node handed its leadership
+     * over, say) is said again until the record has it: a switchover waits for it, and no
+     * later one may begin without it. */
+    const struct record_epoch *own = record_find_epoch(record, c->writer_epoch);
+    bool unrecorded = c->opened_reported && own != NULL && own->opened_wall_ms == 0 &&
+                      now.boot_ms - c->opened_sent_ms >= lease_renew_interval_ms(&c->opts.lease);
+    bool opening = target.writable && !c->health.read_only && (!c->opened_reported || unrecorded);
     /* The host may set the VIP's kernel lifetime only just after a RENEW was sent
      * (lease_vip_refresh_due): renewing the moment the server opens puts the VIP up a round
      * trip later instead of up to a renewal interval later. */
@@ -302,6 +310,7 @@ static void writer_tick(struct coordinator *c, const struct record *record,
         cmd.opened.opened_wall_ms = now.wall_ms;
         propose(c, &cmd);
         c->opened_reported = true;
+        c->opened_sent_ms = now.boot_ms; /* to say it again if lost */
     }
 }
 
@@ -411,6 +420,9 @@ static bool leader_switchover(struct coordinator *c, const struct record *record
         now.boot_ms - c->leader_sent_ms < c->opts.lease.lease_ms) {
         return true;
     }
+    if (switchover_test_delay_holds(&c->test_delay, now.boot_ms)) { /* test hook */
+        return true;
+    }
     propose(c, &act->cmd);
     c->leader_sent_id = sw->id;
     c->leader_sent_step = sw->step;
@@ -444,6 +456,9 @@ static void node_switchover_tick(struct coordinator *c, const struct record *rec
     /* Forwarding is best effort: say it again after a while if the record did not move. */
     if (c->node_sent_id == sw->id && c->node_sent_type == cmd.type &&
         now.boot_ms - c->node_sent_ms < lease_renew_interval_ms(&c->opts.lease)) {
+        return;
+    }
+    if (switchover_test_delay_holds(&c->test_delay, now.boot_ms)) { /* test hook */
         return;
     }
     propose(c, &cmd);

@@ -72,6 +72,8 @@ struct coordinator_options {
      * restart and applied after it can never match one of this run's (whose send time would
      * then be credited to it, extending the lease past what the leader accounted for). */
     uint64_t nonce_base;
+    /* Test hook: SWITCHOVER_TEST_DELAY_ENV, coord/switchover.h; 0 (off) in production. */
+    uint64_t test_step_delay_ms;
 };
 
 /* The local clocks of one event. */
@@ -117,6 +119,7 @@ struct coordinator {
     uint64_t last_renew_ms;
     bool released;
     bool opened_reported;
+    uint64_t opened_sent_ms; /* when OPENED was last proposed, to say it again */
 
     /* When this node last applied a RENEW of the writer's epoch (or saw the epoch begin). */
     uint64_t heard_epoch;
@@ -143,6 +146,7 @@ struct coordinator {
     uint8_t leader_sent_type;
     uint64_t leader_sent_ms;
     struct switchover_action last_switchover; /* the leader's latest look at the sequence */
+    struct switchover_test_delay test_delay;  /* test hook: holds each step, off by 0 */
 
     /* Proposals waiting to be taken. */
     struct command proposals[COORDINATOR_PROPOSALS_MAX];

@@ -19,7 +19,8 @@
 #include "coord/daemon.h"
 #include "coord/log.h"
 
-#define EXIT_CONFIG 2
+#define EXIT_CONFIG    2
+#define EXIT_RAFT_LOST 3 /* raft gave up (its log could not be written): restart the daemon */
 
 static void format_wall(uint64_t wall_ms, char *buf, size_t len)
 {
@@ -930,6 +931,8 @@ static void on_host_log(void *data, enum log_level level, const char *message)
     log_msg(level, "host: %s", message);
 }
 
+static void daemon_stop(struct daemon *daemon);
+
 /* Log every change of this node's raft role or of the leader, with the term. */
 static void on_watch_timer(uv_timer_t *timer)
 {
@@ -940,6 +943,18 @@ static void on_watch_timer(uv_timer_t *timer)
     keep_leadership_off_writer(daemon);
     struct raft *raft = node_raft(daemon->node);
     int state = raft_state(raft);
+    if (state == RAFT_UNAVAILABLE && !daemon->stopping) {
+        /* libraft gives up for good once its log cannot be written (disk full, read-only, I/O
+         * error): this node would stay out of the cluster until restarted, and a chaos run saw
+         * the other two carry on without it for minutes. Leave: a supervisor restarts the
+         * daemon, which reloads its log; the fencer keeps any lease deadline meanwhile. */
+        log_error("raft: unavailable (its log could not be written: see the lines above): "
+                  "exiting with status %d so that a supervisor restarts this daemon",
+                  EXIT_RAFT_LOST);
+        daemon->exit_status = EXIT_RAFT_LOST;
+        daemon_stop(daemon);
+        return;
+    }
     uint64_t leader;
     const char *address;
     node_leader(daemon->node, &leader, &address);
@@ -1223,6 +1238,16 @@ int main(int argc, char **argv)
     char errmsg[512];
     struct coordinator_options copts;
     coordinator_options_from_config(&daemon.config, &copts);
+    /* Test hook (docs/DESIGN.md section 10): hold each switchover step. Off when unset. */
+    if (switchover_test_delay_parse(getenv(SWITCHOVER_TEST_DELAY_ENV), &copts.test_step_delay_ms,
+                                    errmsg, sizeof errmsg) != 0) {
+        log_error("cannot start: %s", errmsg);
+        return EXIT_CONFIG;
+    }
+    if (copts.test_step_delay_ms != 0) {
+        log_warn("test hook %s=%llu: every switchover step is held that long",
+                 SWITCHOVER_TEST_DELAY_ENV, (unsigned long long)copts.test_step_delay_ms);
+    }
     coordinator_init(&daemon.coord, &copts);
     struct host_options hopts = {
         .loop = daemon.loop,

@@ -138,7 +138,13 @@ static int gather(const struct decide_input *in, unsigned n, struct facts **out)
             f->writer = (int)i;
         }
     }
-    if (f->writer >= 0 && up(&in->nodes[f->writer])) {
+    /* Errant transactions are judged against a writer that opened its epoch: one that was named
+     * but never opened (its server cannot catch up, say) wrote nothing, and judged against it
+     * the others' transactions would all look errant, the one that holds everything included.
+     * An epoch the record no longer lists counts as opened. */
+    const struct record_epoch *epoch = record_find_epoch(in->record, in->record->writer.epoch);
+    bool opened = epoch == NULL || epoch->opened_wall_ms != 0;
+    if (f->writer >= 0 && up(&in->nodes[f->writer]) && opened) {
         const struct command_health *h = in->nodes[f->writer].health;
         if (gtid_set_parse(flavor_of(h), h->executed, &f->writer_executed, NULL, 0) == -ENOMEM) {
             return -ENOMEM;
@@ -172,6 +178,14 @@ static int gather(const struct decide_input *in, unsigned n, struct facts **out)
         if (f->writer_executed != NULL && (int)i != f->writer &&
             gtid_set_flavor(f->writer_executed) == flavor) {
             rv = errant_of(f, i, executed, received);
+        }
+        if (rv == 0 && up(node) && node->health->replicating && !node->health->sql_running) {
+            /* Received but not being applied (the SQL thread stopped, maybe on an error that
+             * will stop it again): this server does not hold those transactions in any way
+             * that helps. They still count in the reference through their source. */
+            gtid_set_free(received);
+            received = gtid_set_new(flavor);
+            rv = received != NULL ? 0 : -ENOMEM;
         }
         if (rv == 0 && up(node)) {
             rv = gtid_set_union(executed, received, &all);

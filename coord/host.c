@@ -350,22 +350,24 @@ static void job_info_add(struct job *job, const char *fmt, ...)
 static int open_after_catch_up(struct mysql_conn *conn, struct job *job)
 {
     uint64_t t_start = clock_boottime_ms();
-    unsigned released = 0;
-    char release_err[256];
-    if (mysql_semisync_release_waiters(conn, JOB_TIMEOUT_MS, &released, release_err,
-                                       sizeof release_err) == 0 &&
-        released > 0) {
-        job_info_add(job,
-                     "released %u replicated commit(s) waiting for a semi-sync acknowledgement "
-                     "from the old writer",
-                     released);
-    }
     struct mysql_probe_result own = {0};
     int rv = mysql_probe_run(conn, JOB_TIMEOUT_MS, &own);
     if (rv != 0) {
         snprintf(job->errmsg, sizeof job->errmsg, "own server: %.480s", own.errmsg);
         mysql_probe_result_clear(&own);
         return rv;
+    }
+    /* No acknowledgements during the catch-up (only relayed commits happen here, and the old
+     * writer that would acknowledge them may be dead); back on before the first own write,
+     * and on every path out of here. */
+    struct mysql_semisync_pause pause;
+    char pause_err[256];
+    if (mysql_semisync_pause(conn, JOB_TIMEOUT_MS, &pause, pause_err, sizeof pause_err) == 0 &&
+        pause.released > 0) {
+        job_info_add(job,
+                     "released %u replicated commit(s) waiting for a semi-sync acknowledgement "
+                     "from the old writer",
+                     pause.released);
     }
     struct gtid_set *mine = holdings_of(&own);
     struct gtid_set *reference = mine != NULL ? gtid_set_new(gtid_set_flavor(mine)) : NULL;
@@ -492,6 +494,10 @@ static int open_after_catch_up(struct mysql_conn *conn, struct job *job)
         rv = mysql_replication_stop_applier(conn, JOB_TIMEOUT_MS, job->errmsg, sizeof job->errmsg);
     }
     if (rv == 0) {
+        rv = mysql_semisync_resume(conn, &pause, JOB_TIMEOUT_MS, job->errmsg, sizeof job->errmsg);
+        pause.paused = rv != 0 && pause.paused; /* done, or retried below */
+    }
+    if (rv == 0) {
         /* The replicas are being repointed here at this moment. On MariaDB a commit that
          * starts while no semi-sync replica is connected waits out the whole
          * rpl_semi_sync_master_timeout even when one connects a moment later: wait (bounded)
@@ -531,6 +537,13 @@ static int open_after_catch_up(struct mysql_conn *conn, struct job *job)
             (unsigned long long)(t_asked - t_start), (unsigned long long)(t_applied - t_asked),
             (unsigned long long)(t_replica - t_applied), (unsigned long long)(t_epoch - t_replica),
             (unsigned long long)(clock_boottime_ms() - t_epoch));
+    }
+    if (pause.paused) {
+        /* Not opening: the source side goes back on all the same (never leave it off). */
+        char err[256];
+        if (mysql_semisync_resume(conn, &pause, JOB_TIMEOUT_MS, err, sizeof err) != 0) {
+            job_info_add(job, "semi-sync source side left OFF: %s", err);
+        }
     }
     for (unsigned i = 0; i < job->n_peers; i++) {
         gtid_set_free(peer_has[i]);

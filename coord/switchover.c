@@ -2,6 +2,7 @@
  * The switchover sequence, forced failover and maintenance as pure functions; see
  * switchover.h for the steps and why they keep one writer at every instant.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -714,4 +715,44 @@ json_t *switchover_state_json(const struct record *record, uint64_t id)
         json_object_set_new(o, "state", json_string(state));
     }
     return o;
+}
+
+/* ---- Test hook ---- */
+
+int switchover_test_delay_parse(const char *text, uint64_t *delay_ms, char *errmsg, size_t errlen)
+{
+    *delay_ms = 0;
+    if (text == NULL || text[0] == '\0') {
+        return 0;
+    }
+    uint64_t v = 0;
+    const char *p = text;
+    /* Digits only, and stop counting past the bound so that a long string cannot overflow. */
+    for (; *p >= '0' && *p <= '9' && v <= SWITCHOVER_TEST_DELAY_MAX_MS; p++) {
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    if (*p != '\0' || v > SWITCHOVER_TEST_DELAY_MAX_MS) {
+        snprintf(errmsg, errlen, "%s='%.40s': expected milliseconds from 0 to %u (0 or unset: off)",
+                 SWITCHOVER_TEST_DELAY_ENV, text, SWITCHOVER_TEST_DELAY_MAX_MS);
+        return -EINVAL;
+    }
+    *delay_ms = v;
+    return 0;
+}
+
+void switchover_test_delay_note(struct switchover_test_delay *d, const struct record *record,
+                                uint64_t now_ms)
+{
+    const struct record_switchover *sw = &record->switchover;
+    if (d->delay_ms == 0 || (d->id == sw->id && d->step == sw->step)) {
+        return;
+    }
+    d->id = sw->id;
+    d->step = sw->step;
+    d->since_ms = now_ms;
+}
+
+bool switchover_test_delay_holds(const struct switchover_test_delay *d, uint64_t now_ms)
+{
+    return d->delay_ms != 0 && now_ms - d->since_ms < d->delay_ms;
 }

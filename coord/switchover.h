@@ -211,4 +211,34 @@ struct json_t *switchover_events_json(const struct record *record);
  * applied, lost, or its event no longer kept). New reference. */
 struct json_t *switchover_state_json(const struct record *record, uint64_t id);
 
+/* ---- Test hook: hold each step (docs/DESIGN.md, section 10) ----
+ * With MMC_TEST_SWITCHOVER_STEP_DELAY_MS set to N > 0 in a daemon's environment at start, that
+ * daemon proposes no entry of a sequence (FENCED, CAUGHT_UP, SET_WRITER, ABORT, DONE) until the
+ * sequence has sat at its current step for N ms on its own clock, so that a lab test sees each
+ * step in `mmctl status --json` and can kill a daemon while the sequence sits at it. Unset or
+ * 0: off, and nothing is held. Never set it in production: it lengthens the write pause. */
+#define SWITCHOVER_TEST_DELAY_ENV    "MMC_TEST_SWITCHOVER_STEP_DELAY_MS"
+#define SWITCHOVER_TEST_DELAY_MAX_MS 600000U
+
+struct switchover_test_delay {
+    uint64_t delay_ms; /* 0: off */
+    uint64_t id;       /* the sequence and step being held, and since when (boot ms) */
+    uint8_t step;
+    uint64_t since_ms;
+};
+
+/* The value of SWITCHOVER_TEST_DELAY_ENV: @text NULL or "" is 0 (off); otherwise decimal
+ * milliseconds up to SWITCHOVER_TEST_DELAY_MAX_MS. Returns 0 with *@delay_ms set, or -EINVAL
+ * with @errmsg naming the variable and the bad value. */
+int switchover_test_delay_parse(const char *text, uint64_t *delay_ms, char *errmsg, size_t errlen);
+
+/* Note the sequence and step in @record at @now_ms (restarts the hold when either changed).
+ * Call it whenever the record may have moved, before switchover_test_delay_holds(). */
+void switchover_test_delay_note(struct switchover_test_delay *d, const struct record *record,
+                                uint64_t now_ms);
+
+/* True while a proposal for the noted step must wait: the hook is on and the step was first
+ * noted less than delay_ms before @now_ms. */
+bool switchover_test_delay_holds(const struct switchover_test_delay *d, uint64_t now_ms);
+
 #endif /* MMC_SWITCHOVER_H */

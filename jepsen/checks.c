@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -272,7 +273,7 @@ static void check_one_holder(struct ctx *c, struct vip_change **changes, size_t 
             c->r->dual[c->r->n_dual - 1].end = t;
             c->r->dual_ms += t - dual_start;
             if (c->r->n_dual <= 3) {
-                evidence(c, res, "%s hold the VIP together from +%.3fs to +%.3fs (%.1f ms):",
+                evidence(c, res, "%s hold the VIP together from %+.3fs to %+.3fs (%.1f ms):",
                          c->r->dual[c->r->n_dual - 1].host, rel(c, dual_start), rel(c, t),
                          t - dual_start);
                 evidence_src(c, res, dual_src);
@@ -283,7 +284,7 @@ static void check_one_holder(struct ctx *c, struct vip_change **changes, size_t 
     }
     if (dual_open) {
         c->r->dual_ms += t_end - dual_start;
-        evidence(c, res, "%s hold the VIP together from +%.3fs to the end of the observations:",
+        evidence(c, res, "%s hold the VIP together from %+.3fs to the end of the observations:",
                  c->r->dual[c->r->n_dual - 1].host, rel(c, dual_start));
         evidence_src(c, res, dual_src);
     }
@@ -392,8 +393,8 @@ static size_t epochs_out_of_order(struct ctx *c, const struct history_op **by_st
             if (bad <= 3) {
                 char b1[HISTORY_NAME_SIZE], b2[HISTORY_NAME_SIZE];
                 evidence(c, res,
-                         "an ok write of epoch %" PRId64 " on %s began at +%.3fs, after an ok "
-                         "write of epoch %" PRId64 " on %s had ended at +%.3fs:",
+                         "an ok write of epoch %" PRId64 " on %s began at %+.3fs, after an ok "
+                         "write of epoch %" PRId64 " on %s had ended at %+.3fs:",
                          op->epoch, host_of(c, op->server_id, b1, HISTORY_NAME_SIZE),
                          rel(c, op->start), highest->epoch,
                          host_of(c, highest->server_id, b2, HISTORY_NAME_SIZE),
@@ -521,7 +522,7 @@ static size_t servers_alternate(struct ctx *c, const struct history_op **ok, siz
                 if (bad <= 3) {
                     evidence(c, res,
                              "ok writes on %s, then %s, then %s again, one after the other "
-                             "(+%.3fs .. +%.3fs), and %s never held the VIP alone in between:",
+                             "(%+.3fs .. %+.3fs), and %s never held the VIP alone in between:",
                              a, b, a, rel(c, op1->start), rel(c, op3->end), b);
                     evidence_src(c, res, &op1->src);
                     evidence_src(c, res, &op2->src);
@@ -994,7 +995,7 @@ static size_t failovers_without_fault(struct ctx *c, const struct vip_change *ch
             !fault_near(c, previous->start, op->end)) {
             bad++;
             evidence(c, res,
-                     "epoch %" PRId64 " -> %" PRId64 " between +%.3fs and +%.3fs with no fault "
+                     "epoch %" PRId64 " -> %" PRId64 " between %+.3fs and %+.3fs with no fault "
                      "active or ended within %.0f ms:",
                      previous->epoch, op->epoch, rel(c, previous->start), rel(c, op->end),
                      c->opt->grace_ms);
@@ -1009,12 +1010,108 @@ static size_t failovers_without_fault(struct ctx *c, const struct vip_change *ch
         if (!fault_near(c, changes[i].t, changes[i].t)) {
             bad++;
             evidence(c, res,
-                     "a host lost the VIP at +%.3fs with no fault active or ended within %.0f ms:",
+                     "a host lost the VIP at %+.3fs with no fault active or ended within %.0f ms:",
                      rel(c, changes[i].t), c->opt->grace_ms);
             evidence_src(c, res, changes[i].src);
         }
     }
     return bad;
+}
+
+/* The "error" of @op's record, or "" (the loaded history keeps the line, not the message). */
+static void op_error(const struct history_op *op, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    json_t *line = op->src.text != NULL ? json_loads(op->src.text, 0, NULL) : NULL;
+    const char *error = json_string_value(json_object_get(line, "error"));
+    if (error != NULL) {
+        snprintf(buf, size, "%s", error);
+    }
+    json_decref(line);
+}
+
+#define STALL_ERRORS 3 /* the most frequent errors quoted for a stall */
+
+struct error_tally {
+    char text[256];
+    size_t n;
+    const struct history_op *example;
+};
+
+/* What the client got from the operations it began in [a, b): how many reached a server (and
+ * which), and its most frequent errors, each with one record. A stall whose operations reach the
+ * new writer and fail there (too many connections, a commit that never returns) is the server's;
+ * one whose connections all time out is the network's (ARP, below). */
+static void explain_stall_ops(struct ctx *c, struct checks_result *res, double a, double b)
+{
+    const struct history *h = c->h;
+    struct error_tally *tally = NULL;
+    size_t n_tally = 0, n_ops = 0, n_fail = 0, n_unknown = 0, reached = 0;
+    int64_t servers[MAX_HOSTS];
+    size_t per_server[MAX_HOSTS] = {0}, n_servers = 0;
+    for (size_t i = 0; i < h->n_ops && h->ops[i].start < b; i++) {
+        const struct history_op *op = &h->ops[i];
+        if (op->start < a) {
+            continue;
+        }
+        n_ops++;
+        n_fail += op->outcome == HISTORY_FAIL;
+        n_unknown += op->outcome == HISTORY_UNKNOWN;
+        if (op->server_id >= 0) {
+            reached++;
+            size_t k = 0;
+            while (k < n_servers && servers[k] != op->server_id) {
+                k++;
+            }
+            if (k == n_servers && n_servers < MAX_HOSTS) {
+                servers[n_servers++] = op->server_id;
+            }
+            if (k < n_servers) {
+                per_server[k]++;
+            }
+        }
+        if (op->outcome == HISTORY_OK) {
+            continue;
+        }
+        char error[256];
+        op_error(op, error, sizeof(error));
+        size_t k = 0;
+        while (k < n_tally && strcmp(tally[k].text, error) != 0) {
+            k++;
+        }
+        if (k == n_tally) {
+            struct error_tally *t = grow(c, (void **)&tally, &n_tally, sizeof(*t));
+            if (t == NULL) {
+                break;
+            }
+            snprintf(t->text, sizeof(t->text), "%s", error);
+            t->example = op;
+        }
+        tally[k].n++;
+    }
+    char where[256] = "";
+    size_t len = 0;
+    for (size_t k = 0; k < n_servers && len + 48 < sizeof(where); k++) {
+        char buf[HISTORY_NAME_SIZE];
+        len += (size_t)snprintf(where + len, sizeof(where) - len, "%s%s %zu", len ? ", " : "",
+                                host_of(c, servers[k], buf, sizeof(buf)), per_server[k]);
+    }
+    evidence(c, res,
+             "  the client began %zu operation(s) in that stretch: %zu failed, %zu unknown; %zu "
+             "reached a server%s%s%s",
+             n_ops, n_fail, n_unknown, reached, len ? " (" : "", where, len ? ")" : "");
+    for (size_t shown = 0; shown < STALL_ERRORS && shown < n_tally; shown++) {
+        size_t best = shown;
+        for (size_t k = shown + 1; k < n_tally; k++) {
+            best = tally[k].n > tally[best].n ? k : best;
+        }
+        struct error_tally t = tally[best];
+        tally[best] = tally[shown];
+        tally[shown] = t;
+        evidence(c, res, "  %zu time(s): %s; for example:", t.n, t.text[0] ? t.text : "(no error)");
+        evidence_src(c, res, &t.example->src);
+    }
+    free(tally);
 }
 
 /* Why writes may stay down after a heal although a server is writable: the VIP's holder at the
@@ -1029,15 +1126,16 @@ static void explain_stall(struct ctx *c, struct checks_result *res, const struct
     for (size_t i = 0; i < c->r->n_holdings; i++) {
         const struct checks_span *s = &c->r->holdings[i];
         if (s->start <= w->stall_start && w->stall_start < s->end && len + 40 < sizeof(holders)) {
-            len += (size_t)snprintf(holders + len, sizeof(holders) - len, "%s%s (since +%.3fs)",
+            len += (size_t)snprintf(holders + len, sizeof(holders) - len, "%s%s (since %+.3fs)",
                                     len ? ", " : "", s->host, rel(c, s->start));
         }
     }
     evidence(c, res,
-             "  from the heal at +%.3fs to +%.3fs (%.1f ms) no fault was active; the VIP "
+             "  from the heal at %+.3fs to %+.3fs (%.1f ms) no fault was active; the VIP "
              "was on %s",
              rel(c, w->stall_start), rel(c, w->stall_end), w->stall_end - w->stall_start,
              h->n_observe_files ? (len ? holders : "no host") : "(no observer files)");
+    explain_stall_ops(c, res, w->stall_start, w->stall_end);
     if (h->vip_address[0] == '\0') {
         return;
     }
@@ -1057,17 +1155,18 @@ static void explain_stall(struct ctx *c, struct checks_result *res, const struct
         }
     }
     if (before != NULL) {
-        evidence(c, res, "  the last ARP announcement of the VIP before the heal (+%.3fs):",
+        evidence(c, res, "  the last ARP announcement of the VIP before the heal (%+.3fs):",
                  rel(c, before->t));
         evidence_src(c, res, &before->src);
     }
     if (after != NULL) {
-        evidence(c, res, "  the first after it (+%.3fs):", rel(c, after->t));
+        evidence(c, res, "  the first after it (%+.3fs):", rel(c, after->t));
         evidence_src(c, res, &after->src);
     } else {
         evidence(c, res,
                  "  no ARP announcement of the VIP after the heal, and %zu ARP request(s) "
-                 "for it: a client that missed the announcement still sends to the old MAC",
+                 "for it (a client that missed the last announcement still sends to the MAC it "
+                 "knew: its connections time out without reaching a server)",
                  asked);
     }
 }
@@ -1123,7 +1222,7 @@ static void check_liveness(struct ctx *c, const struct vip_change *changes, size
         }
         arp_windows += w->n_arp_wrong > 0;
         if (why != NULL || w->n_arp_wrong > 0) {
-            evidence(c, res, "no ok write from +%.3fs to +%.3fs%s (%.1f ms), faults: %s%s%s",
+            evidence(c, res, "no ok write from %+.3fs to %+.3fs%s (%.1f ms), faults: %s%s%s",
                      rel(c, w->start), rel(c, w->end), w->resumed ? "" : " (end of the run)",
                      length, w->faults[0] ? w->faults : "none", why ? ": " : "", why ? why : "");
         }

@@ -58,6 +58,8 @@ expect divergence 1 "$(only convergence)" 'row 1000000999 is on m2, not on m1'
 expect failover-without-fault 1 "$(only liveness)" 'epoch 1 -> 2 .* with no fault'
 expect pause-without-fault 1 "$(only liveness)" 'no fault active or just ended'
 expect stalled-after-heal 1 "$(only liveness)" 'no ARP announcement of the VIP after the heal'
+expect stalled-refused 1 "$(only liveness)" \
+    '25 time\(s\): MySQL [^ ]+: cannot connect \(error 1040: Too many connections\)'
 
 # The evidence is the history itself: the record that proves the failure, quoted.
 "$check" --dir "$data/stale-epoch" |

@@ -153,6 +153,8 @@ echo "--- jepsen/check on it"
 echo "--- SIGTERM stops a client cleanly"
 # Row ids are unique within a run; a new run starts from empty tables, as jepsen/run does.
 mariadb_sql m1 "TRUNCATE jepsen.rows" || die "truncate"
+errlog=$(mariadb_dir m1)/error.log
+errlog_lines=$(wc -l <"$errlog")
 "$client" --lab "$base/lab.json" --out "$base/term.jsonl" --workers 2 --time 600 \
     2>"$base/term.err" &
 client_pid=$!
@@ -172,4 +174,12 @@ grep -q Terminated "$base/term.err" || die "no summary after SIGTERM"
 if [ ! -s "$base/term.jsonl" ] || [ -n "$(tail -c 1 "$base/term.jsonl")" ]; then
     die "the history after SIGTERM is empty or ends in a torn line"
 fi
+# A healthy server and a client that quits: every connection said goodbye (COM_QUIT), so the
+# server logged no "Aborted connection" for the client user (one per new-connection operation
+# and one per worker at the end before the client did so).
+sleep 0.5
+aborted=$(tail -n +"$((errlog_lines + 1))" "$errlog" |
+    grep -c "Aborted connection .* user: '$MARIADB_APP_USER'")
+[ "$aborted" = 0 ] || die "the server logged $aborted aborted connection(s) of the client:
+$(tail -n +"$((errlog_lines + 1))" "$errlog" | grep "Aborted connection" | head -n 3)"
 echo "jepsen/client smoke test passed"

@@ -107,29 +107,39 @@ static int read_state(struct mysql_conn *conn, uint64_t deadline, struct mysql_s
     return rc;
 }
 
-int mysql_semisync_release_waiters(struct mysql_conn *conn, unsigned timeout_ms, unsigned *released,
-                                   char *errmsg, size_t errlen)
+int mysql_semisync_pause(struct mysql_conn *conn, unsigned timeout_ms,
+                         struct mysql_semisync_pause *out, char *errmsg, size_t errlen)
 {
     uint64_t deadline = clock_boottime_ms() + timeout_ms;
     struct mysql_semisync_state st;
-    *released = 0;
+    memset(out, 0, sizeof *out);
     int rc = read_state(conn, deadline, &st, errmsg, errlen);
-    if (rc != 0 || !st.enabled || st.variable == NULL || st.wait_sessions == 0) {
+    if (rc != 0 || !st.enabled || st.variable == NULL) {
         return rc;
     }
     char sql[96];
     snprintf(sql, sizeof sql, "SET GLOBAL %s = OFF", st.variable);
     rc = mysql_conn_query(conn, sql, deadline, NULL, errmsg, errlen);
-    /* On again whatever the first answer was: never leave the source side off. */
-    snprintf(sql, sizeof sql, "SET GLOBAL %s = ON", st.variable);
-    char err2[256];
-    int rc2 = mysql_conn_query(conn, sql, deadline, NULL, err2, sizeof err2);
-    if (rc == 0 && rc2 != 0) {
-        snprintf(errmsg, errlen, "%s", err2);
-        rc = rc2;
-    }
     if (rc == 0) {
-        *released = st.wait_sessions;
+        out->paused = true;
+        out->variable = st.variable;
+        out->released = st.wait_sessions;
+    }
+    return rc;
+}
+
+int mysql_semisync_resume(struct mysql_conn *conn, const struct mysql_semisync_pause *pause,
+                          unsigned timeout_ms, char *errmsg, size_t errlen)
+{
+    if (!pause->paused || pause->variable == NULL) {
+        return 0;
+    }
+    uint64_t deadline = clock_boottime_ms() + timeout_ms;
+    char sql[96];
+    snprintf(sql, sizeof sql, "SET GLOBAL %s = ON", pause->variable);
+    int rc = mysql_conn_connect(conn, deadline, errmsg, errlen);
+    if (rc == 0) {
+        rc = mysql_conn_query(conn, sql, deadline, NULL, errmsg, errlen);
     }
     return rc;
 }

@@ -38,16 +38,29 @@ struct mysql_semisync_state {
 int mysql_semisync_parse(const struct mysql_rows *variables, const struct mysql_rows *status,
                          struct mysql_semisync_state *out, char *errmsg, size_t errlen);
 
-/* On a server that takes no client writes (a fenced master about to open): when sessions wait
- * for an acknowledgement, switch the source side off and on again, which returns every waiting
- * commit at once. The sessions that wait there are its replication applier's, committing
- * transactions relayed from the old writer: they were acknowledged where they were written,
- * and with the old writer dead nobody acknowledges them here, so MariaDB would hold the
- * applier (and with it the new writer's catch-up) for the whole rpl_semi_sync_master_timeout.
- * *@released: the sessions found waiting (0: nothing done). Returns 0, -EINVAL or the errors
- * of mysql_conn_query(). */
-int mysql_semisync_release_waiters(struct mysql_conn *conn, unsigned timeout_ms, unsigned *released,
-                                   char *errmsg, size_t errlen);
+/* The source side switched off by mysql_semisync_pause(), for mysql_semisync_resume(). */
+struct mysql_semisync_pause {
+    bool paused;          /* it was on and is now off: resume it */
+    const char *variable; /* the switch (a constant string) */
+    unsigned released;    /* sessions that were waiting for an acknowledgement */
+};
+
+/* On a server that takes no client writes (a fenced master about to open and catch up): when the
+ * source side is on, switch it off, which returns every waiting commit at once, and keeps the
+ * relayed commits applied during the catch-up from waiting. They are the replication
+ * applier's, committing transactions relayed from the old writer: acknowledged where they were
+ * written, and with the old writer dead nobody acknowledges them here, so MariaDB would hold
+ * the applier (and the catch-up behind it) for the whole rpl_semi_sync_master_timeout, again
+ * for the next relayed transaction after each release. @out says what was done; the caller
+ * must call mysql_semisync_resume() when out->paused, on every path. Returns 0, -EINVAL or the
+ * errors of mysql_conn_query(). */
+int mysql_semisync_pause(struct mysql_conn *conn, unsigned timeout_ms,
+                         struct mysql_semisync_pause *out, char *errmsg, size_t errlen);
+
+/* Switch the source side paused by mysql_semisync_pause() back on (nothing when it was not
+ * paused). Returns 0 or the errors of mysql_conn_query(). */
+int mysql_semisync_resume(struct mysql_conn *conn, const struct mysql_semisync_pause *pause,
+                          unsigned timeout_ms, char *errmsg, size_t errlen);
 
 /* Read the state of @conn's server, then, when the source side is on and no replica is
  * connected, poll every 10 ms until one is or @timeout_ms ran out. Returns 0 (semi-sync off,

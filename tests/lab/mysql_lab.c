@@ -486,22 +486,28 @@ static int cmd_semisync_wait(char **argv)
     return 0;
 }
 
-/* semisync-release HOST PORT N: commits waiting for a semi-sync acknowledgement are released;
- * N of them were waiting (0: nothing was done). The source side is on again afterwards. */
+/* semisync-release HOST PORT N: a new writer's pause of the source side releases the commits
+ * waiting for an acknowledgement (N of them; 0: none were waiting), and its resume puts the
+ * source side back on. */
 static int cmd_semisync_release(char **argv)
 {
     struct mysql_conn *conn = coordinator(argv[0], argv[1]);
     char err[512] = "";
-    unsigned released = 99;
-    int rc = mysql_semisync_release_waiters(conn, 2000, &released, err, sizeof err);
-    EXPECT(rc == 0, "mysql_semisync_release_waiters: %d (%s)", rc, err);
-    EXPECT(released == (unsigned)strtoul(argv[2], NULL, 10), "released %u, expected %s", released,
-           argv[2]);
+    struct mysql_semisync_pause pause;
+    int rc = mysql_semisync_pause(conn, 2000, &pause, err, sizeof err);
+    EXPECT(rc == 0 && pause.paused, "mysql_semisync_pause: %d, paused %d (%s)", rc, pause.paused,
+           err);
+    EXPECT(pause.released == (unsigned)strtoul(argv[2], NULL, 10), "released %u, expected %s",
+           pause.released, argv[2]);
     struct mysql_semisync_state st;
     rc = mysql_semisync_wait_clients(conn, 200, &st, err, sizeof err);
+    EXPECT(rc == 0 && !st.enabled, "the source side is still on while paused (%d: %s)", rc, err);
+    rc = mysql_semisync_resume(conn, &pause, 2000, err, sizeof err);
+    EXPECT(rc == 0, "mysql_semisync_resume: %d (%s)", rc, err);
+    rc = mysql_semisync_wait_clients(conn, 200, &st, err, sizeof err);
     EXPECT(st.enabled, "the source side was left off (%d: %s)", rc, err);
-    printf("semi-sync on %s:%s: released %u waiting commit(s), source side on\n", argv[0], argv[1],
-           released);
+    printf("semi-sync on %s:%s: paused (released %u waiting commit(s)), resumed\n", argv[0],
+           argv[1], pause.released);
     mysql_conn_free(conn);
     return 0;
 }

@@ -167,7 +167,11 @@ done
 run epoch-read $A "$P1" none - 0
 run epoch-write $A "$P2" 5 m2 ok
 for p in "$P1" "$P2" "$P3"; do run epoch-read $A "$p" 5 m2 5000; done
+seq_before=$(mariadb_sql m1 "SELECT @@GLOBAL.gtid_binlog_pos" | tr ',' '\n' | awk -F- '$1 == 1 {print $3}')
 run epoch-write $A "$P1" 6 m1 ok
+seq_after=$(mariadb_sql m1 "SELECT @@GLOBAL.gtid_binlog_pos" | tr ',' '\n' | awk -F- '$1 == 1 {print $3}')
+# The schema exists (m2 created it, replicated): only the row is written, one transaction, no DDL.
+expect_eq "$((${seq_after:-0} - ${seq_before:-0}))" 1 "transactions m1 wrote for its epoch row"
 for p in "$P1" "$P2" "$P3"; do run epoch-read $A "$p" 6 m1 5000; done
 mariadb_sql m1 "SET SESSION sql_log_bin=0; REVOKE DELETE ON mmcoord.* FROM '$MARIADB_COORD_USER'@'%'" || exit 1
 run epoch-write $A "$P1" 7 m1 denied

@@ -374,6 +374,66 @@ START_TEST(a_writer_report_older_than_the_replicas_is_not_errant)
 }
 END_TEST
 
+/* Seen in a chaos run: m2 was named writer of epoch 3 but its SQL thread had stopped on an error
+ * (it can never apply what it received) and it never opened. Its relay log does not count as
+ * holding those transactions, and m1's transactions are not errant against a writer that never
+ * opened: m1, which holds everything, is the one to promote. */
+START_TEST(a_writer_that_never_opened_judges_nobody_errant)
+{
+    writer(3, "m2", false);
+    record.n_history = 1;
+    memset(&record.history[0], 0, sizeof record.history[0]);
+    record.history[0].epoch = 3;
+    snprintf(record.history[0].new_writer, sizeof record.history[0].new_writer, "m2");
+    node(0, "m1", true, MYSQL_VIEW_UP, "1-1-200", "1-1-200");
+    node(1, "m2", true, MYSQL_VIEW_UP, "1-1-150", "1-1-200");
+    health[1].replicating = true; /* its SQL thread stopped on an error */
+    health[1].sql_running = false;
+    node(2, "s", false, MYSQL_VIEW_UP, "1-1-200", "1-1-200");
+    const struct decide_explanation *e = explain();
+    ck_assert_str_eq(e->nodes[0].errant, "");
+    ck_assert_ptr_null(strstr(e->nodes[0].why, "errant"));
+    input.lease_over = true; /* m2's lease is long gone */
+    health[1].mysql = MYSQL_VIEW_UP;
+    nodes[1].fresh = false; /* and it stopped reporting as a healthy writer */
+    struct decision d = run();
+    ck_assert_int_eq(d.kind, DECISION_PROMOTE);
+    ck_assert_str_eq(d.node, "m1");
+
+    /* Once m2 opened its epoch, m1's transactions beyond it are errant again. */
+    record.history[0].opened_wall_ms = 1;
+    nodes[1].fresh = true;
+    health[1].sql_running = true;
+    health[1].received[0] = '\0';
+    health[0].received[0] = '\0';
+    e = explain();
+    ck_assert_str_eq(e->nodes[0].errant, "1-1-151..200");
+}
+END_TEST
+
+/* A candidate whose SQL thread is stopped lacks what it only received: it has to catch up. */
+START_TEST(received_but_not_applied_does_not_count)
+{
+    writer(2, "m1", true);
+    input.lease_over = true; /* released */
+    node(0, "m1", true, MYSQL_VIEW_DOWN, "", "");
+    node(1, "m2", true, MYSQL_VIEW_UP, "1-1-150", "1-1-200");
+    node(2, "s", false, MYSQL_VIEW_UP, "1-1-200", "1-1-200");
+    health[2].replicating = true;
+    health[2].sql_running = true;
+    struct decision d = run();
+    ck_assert_int_eq(d.kind, DECISION_PROMOTE);
+    ck_assert_str_eq(d.node, "m2");
+    ck_assert_ptr_null(strstr(d.reason, "lacks")); /* its relay log holds 151..200 */
+    health[1].replicating = true;
+    health[1].sql_running = false;
+    d = run();
+    ck_assert_int_eq(d.kind, DECISION_PROMOTE);
+    ck_assert_str_eq(d.node, "m2");
+    ck_assert_ptr_nonnull(strstr(d.reason, "lacks 1-1-151..200, which s holds"));
+}
+END_TEST
+
 START_TEST(two_servers_that_wrote_the_same_seq_have_diverged)
 {
     /* One domain for both masters: m2 wrote 0-2-100 while m1 wrote 0-1-100. The algebra sees
@@ -483,6 +543,8 @@ int main(void)
     tcase_add_test(tc, errant_transactions_of_a_returning_old_writer_mariadb);
     tcase_add_test(tc, a_writer_report_older_than_the_replicas_is_not_errant);
     tcase_add_test(tc, two_servers_that_wrote_the_same_seq_have_diverged);
+    tcase_add_test(tc, a_writer_that_never_opened_judges_nobody_errant);
+    tcase_add_test(tc, received_but_not_applied_does_not_count);
     tcase_add_test(tc, errant_and_missing_transactions_mysql);
     tcase_add_test(tc, a_candidate_that_can_catch_up_beats_one_that_cannot);
     tcase_add_test(tc, decide_and_explain_agree);
