@@ -21,6 +21,8 @@
 
 #define EXIT_CONFIG    2
 #define EXIT_RAFT_LOST 3 /* raft gave up (its log could not be written): restart the daemon */
+#define EXIT_DIVERGED  4 /* this node's record lost entries the cluster holds: wipe and rejoin */
+_Static_assert(EXIT_RAFT_LOST == NODE_EXIT_STORAGE_FAILED, "raft/node.c's guard exits with it");
 
 static void format_wall(uint64_t wall_ms, char *buf, size_t len)
 {
@@ -748,6 +750,7 @@ static void run_coordinator(struct daemon *daemon)
 
 static void sync_leadership(struct daemon *daemon);
 static void push_commit(struct daemon *daemon);
+static void daemon_stop(struct daemon *daemon);
 
 /* After an applied entry or a probe: tick first, so that the next step of a sequence (the
  * leader's SET_WRITER after CAUGHT_UP, the new writer's first RENEW after SET_WRITER) goes out
@@ -756,6 +759,10 @@ static void on_kick(uv_timer_t *timer)
 {
     struct daemon *daemon = timer->data;
     if (daemon->stopping) {
+        return;
+    }
+    if (daemon->diverged) {
+        daemon_stop(daemon);
         return;
     }
     sync_leadership(daemon);
@@ -931,12 +938,13 @@ static void on_host_log(void *data, enum log_level level, const char *message)
     log_msg(level, "host: %s", message);
 }
 
-static void daemon_stop(struct daemon *daemon);
-
 /* Log every change of this node's raft role or of the leader, with the term. */
 static void on_watch_timer(uv_timer_t *timer)
 {
     struct daemon *daemon = timer->data;
+    if (daemon->diverged) {
+        return; /* the kick stops it */
+    }
     sync_leadership(daemon);
     coordinator_tick(&daemon->coord, node_record(daemon->node), now_times());
     run_coordinator(daemon);
@@ -944,10 +952,10 @@ static void on_watch_timer(uv_timer_t *timer)
     struct raft *raft = node_raft(daemon->node);
     int state = raft_state(raft);
     if (state == RAFT_UNAVAILABLE && !daemon->stopping) {
-        /* libraft gives up for good once its log cannot be written (disk full, read-only, I/O
-         * error): this node would stay out of the cluster until restarted, and a chaos run saw
-         * the other two carry on without it for minutes. Leave: a supervisor restarts the
-         * daemon, which reloads its log; the fencer keeps any lease deadline meanwhile. */
+        /* A backstop: a failed raft write already ends the process (node.c's I/O guard), but
+         * should libraft give up by itself this node would stay out of the cluster until
+         * restarted. Leave: a supervisor restarts the daemon, which reloads its log; the
+         * fencer keeps any lease deadline meanwhile. */
         log_error("raft: unavailable (its log could not be written: see the lines above): "
                   "exiting with status %d so that a supervisor restarts this daemon",
                   EXIT_RAFT_LOST);
@@ -997,6 +1005,22 @@ static void on_applied(void *data, const struct command *cmd, int status, const 
     kick(daemon);
     if (cmd != NULL) {
         log_switchover_applied(daemon, cmd, status, errmsg);
+    }
+    char why[256];
+    if (status == RECORD_IGNORED && cmd != NULL && !daemon->stopping &&
+        record_diverged(node_record(daemon->node), cmd, why, sizeof why)) {
+        /* Going on would follow a record that ignores every later change of writer (seen in
+         * a chaos run after libraft lost writes of a failed disk): stop taking part. */
+        if (!daemon->diverged) {
+            log_error("record: this node's copy of the cluster record diverged: %s; it stops "
+                      "(exit status %d): move its raft data dir %s away and start it again to "
+                      "rejoin (mmcoordd(8), RECOVERY)",
+                      why, EXIT_DIVERGED, daemon->config.data_dir);
+        }
+        daemon->diverged = true; /* stopped from the kick, outside raft's apply callback */
+        daemon->exit_status = EXIT_DIVERGED;
+        kick(daemon);
+        return;
     }
     if (status == RECORD_IGNORED) {
         log_debug("record: %s", errmsg);

@@ -48,6 +48,7 @@ struct daemon {
     struct raft_transfer transfer; /* leadership handed off the writer's host */
     bool transfer_pending;
     bool push_commit; /* an applied entry others act on: push the commit index (daemon.c) */
+    bool diverged;    /* this node's record lost entries (record_diverged): it stops */
     uint64_t last_transfer_ms;
     uv_timer_t kick_timer; /* runs the coordinator right after an apply, outside raft's callback */
     uv_timer_t report_timer;

@@ -26,9 +26,12 @@
 #define JOB_TIMEOUT_MS   1000 /* one fence, unfence or repoint */
 #define REPOINT_RETRY_MS 1000
 #define OPEN_RETRY_MS    1000
-#define PEER_PROBE_MS    300   /* asking another server what it holds, before opening */
-#define CATCH_UP_MS      10000 /* applying what the new writer lacks, before opening */
-#define RELAY_GRACE_MS   300   /* a slice of waiting for what servers received, not applied */
+#define PEER_PROBE_MS    300 /* asking another server what it holds, before opening */
+/* Of which the TCP handshake: a live host's kernel answers it at once (even for a stopped
+ * mysqld), a dead or cut-off host never; this bound is what a dead old writer costs an open. */
+#define PEER_REACH_MS  100
+#define CATCH_UP_MS    10000 /* applying what the new writer lacks, before opening */
+#define RELAY_GRACE_MS 300   /* a slice of waiting for what servers received, not applied */
 /* A new writer waits at most this long for its first semi-sync replica before its first write. */
 #define SEMISYNC_WAIT_MS 2000
 /* Stopping the receiver from a silent source: covers MariaDB's default
@@ -271,6 +274,17 @@ static struct gtid_set *holdings_of(const struct mysql_probe_result *r)
     return all;
 }
 
+/* A connection to another host's server, for a probe before opening or of a lapsed source. */
+static struct mysql_conn *peer_conn(const char *host, unsigned port,
+                                    const struct mysql_credentials *credentials)
+{
+    struct mysql_conn *pc = mysql_conn_new(host, port, credentials);
+    if (pc != NULL) {
+        mysql_conn_set_reach_ms(pc, PEER_REACH_MS);
+    }
+    return pc;
+}
+
 /* The executed sets of this server and of every peer that answered when asked what it holds
  * (one that did not would only cost a connection timeout here), as one text (to see whether
  * anyone is still applying). malloc'd; NULL when this server cannot be read. */
@@ -293,7 +307,7 @@ static char *everyone_executed(struct mysql_conn *conn, struct job *job)
         if (!job->reachable[i]) {
             continue;
         }
-        struct mysql_conn *pc = mysql_conn_new(job->peers[i].host, job->peers[i].port, &job->coord);
+        struct mysql_conn *pc = peer_conn(job->peers[i].host, job->peers[i].port, &job->coord);
         char *theirs = NULL;
         if (pc != NULL && mysql_executed_gtid(pc, PEER_PROBE_MS, &theirs, err, sizeof err) == 0) {
             size_t more = strlen(all) + strlen(theirs) + 2;
@@ -379,7 +393,7 @@ static int open_after_catch_up(struct mysql_conn *conn, struct job *job)
     }
     rv = mine != NULL && reference != NULL ? 0 : -ENOMEM;
     for (unsigned i = 0; rv == 0 && i < job->n_peers; i++) {
-        struct mysql_conn *pc = mysql_conn_new(job->peers[i].host, job->peers[i].port, &job->coord);
+        struct mysql_conn *pc = peer_conn(job->peers[i].host, job->peers[i].port, &job->coord);
         if (pc == NULL) {
             continue;
         }
@@ -564,7 +578,7 @@ static int open_after_catch_up(struct mysql_conn *conn, struct job *job)
  * the log is slow; replication is fine). Sets job->info to what it did. */
 static int stop_receiver_if_silent(struct mysql_conn *conn, struct job *job)
 {
-    struct mysql_conn *src = mysql_conn_new(job->source_host, job->source_port, &job->coord);
+    struct mysql_conn *src = peer_conn(job->source_host, job->source_port, &job->coord);
     if (src != NULL) {
         char err[256];
         int rc = mysql_conn_connect(src, clock_boottime_ms() + PEER_PROBE_MS, err, sizeof err);

@@ -25,6 +25,40 @@ const struct record_node *record_find_node(const struct record *record, const ch
     return NULL;
 }
 
+bool record_diverged(const struct record *record, const struct command *cmd, char *why,
+                     size_t whylen)
+{
+    uint64_t epoch;
+    uint64_t known = record->writer.epoch;
+    switch (cmd->type) {
+    case COMMAND_SET_WRITER:
+        epoch = cmd->set_writer.epoch;
+        known += 1; /* the next one is expected */
+        break;
+    case COMMAND_RENEW:
+        epoch = cmd->renew.epoch;
+        break;
+    case COMMAND_RELEASE:
+        epoch = cmd->release.epoch;
+        break;
+    case COMMAND_OPENED:
+        epoch = cmd->opened.epoch;
+        break;
+    default:
+        return false;
+    }
+    if (epoch <= known) {
+        return false;
+    }
+    snprintf(why, whylen,
+             "a %s of epoch %llu while this node's record is at epoch %llu: epochs %llu to %llu "
+             "were named in entries this node's log or snapshot does not have",
+             command_type_name(cmd->type), (unsigned long long)epoch,
+             (unsigned long long)record->writer.epoch, (unsigned long long)record->writer.epoch + 1,
+             (unsigned long long)(cmd->type == COMMAND_SET_WRITER ? epoch - 1 : epoch));
+    return true;
+}
+
 const struct record_epoch *record_find_epoch(const struct record *record, uint64_t epoch)
 {
     for (unsigned i = 0; i < record->n_history; i++) {

@@ -192,6 +192,14 @@ void record_init(struct record *record);
  * counts the command, so that every node stays identical. */
 int record_apply(struct record *record, const struct command *cmd, char *errmsg, size_t errlen);
 
+/* Whether @cmd, about to be applied to @record (or just ignored by it), names an epoch that no
+ * node applying the same log in the same order can be behind: a SET_WRITER more than one epoch
+ * ahead, or a RENEW, RELEASE or OPENED of an epoch not yet named here. Every such command was
+ * proposed by a node that had applied the epoch before it, earlier in the log, so this record
+ * (its snapshot or the log it replayed) has lost entries the others hold. Fills @why. */
+bool record_diverged(const struct record *record, const struct command *cmd, char *why,
+                     size_t whylen);
+
 /* The node with @id, or NULL. */
 const struct record_node *record_find_node(const struct record *record, const char *id);
 

@@ -39,6 +39,8 @@ struct mysql_conn {
     enum pending_op pending;
     int pending_status; /* what the pending operation last asked to wait for */
     MYSQL_RES *pending_result;
+    unsigned reach_ms;          /* mysql_conn_set_reach_ms(); 0: none */
+    uint64_t reach_deadline_ms; /* while a connect waits for the TCP handshake, else 0 */
 };
 
 static pthread_once_t library_once = PTHREAD_ONCE_INIT;
@@ -208,9 +210,17 @@ static int drive(struct mysql_conn *conn, int status, uint64_t deadline_ms, MYSQ
 {
     while (status != 0) {
         conn->pending_status = status;
-        int ready = await_socket(conn->mysql, status, deadline_ms);
+        uint64_t until = deadline_ms;
+        if (conn->reach_deadline_ms != 0) {
+            if (status & MYSQL_WAIT_READ) {
+                conn->reach_deadline_ms = 0; /* connected: the server's greeting is awaited */
+            } else if (conn->reach_deadline_ms < until) {
+                until = conn->reach_deadline_ms;
+            }
+        }
+        int ready = await_socket(conn->mysql, status, until);
         if (ready < 0) {
-            return ready;
+            return ready == -ETIMEDOUT && until < deadline_ms ? -EHOSTUNREACH : ready;
         }
         status = resume(conn, ready, connect_ret, query_ret);
     }
@@ -231,6 +241,11 @@ static void update_session_flags(struct mysql_conn *conn)
 {
     conn->dialect.no_backslash_escapes =
         (conn->mysql->server_status & SERVER_STATUS_NO_BACKSLASH_ESCAPES) != 0;
+}
+
+void mysql_conn_set_reach_ms(struct mysql_conn *conn, unsigned reach_ms)
+{
+    conn->reach_ms = reach_ms;
 }
 
 int mysql_conn_connect(struct mysql_conn *conn, uint64_t deadline_ms, char *errmsg, size_t errlen)
@@ -265,9 +280,19 @@ int mysql_conn_connect(struct mysql_conn *conn, uint64_t deadline_ms, char *errm
 
     MYSQL *ret = NULL;
     conn->pending = PENDING_CONNECT;
+    conn->reach_deadline_ms = conn->reach_ms != 0 ? now + conn->reach_ms : 0;
     int status = mysql_real_connect_start(&ret, conn->mysql, conn->host, conn->credentials.user,
                                           conn->credentials.password, NULL, conn->port, NULL, 0);
     int rc = drive(conn, status, deadline_ms, &ret, NULL);
+    conn->reach_deadline_ms = 0;
+    if (rc == -EHOSTUNREACH) {
+        close_now(conn);
+        conn->last_errno = CR_CONN_HOST_ERROR;
+        snprintf(errmsg, errlen,
+                 "MySQL %s: no TCP answer within %u ms (host down or cut off from this one)",
+                 conn->address, conn->reach_ms);
+        return -ETIMEDOUT;
+    }
     if (rc != 0) {
         close_now(conn);
         conn->last_errno = CR_CONN_HOST_ERROR;

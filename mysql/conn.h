@@ -63,6 +63,13 @@ void mysql_conn_free(struct mysql_conn *conn);
  * errmsg names host:port and what happened. */
 int mysql_conn_connect(struct mysql_conn *conn, uint64_t deadline_ms, char *errmsg, size_t errlen);
 
+/* From now on, every connect also fails (-ETIMEDOUT, errmsg saying so) when the TCP handshake
+ * alone has not completed within @reach_ms, however far its deadline: a host that is down or
+ * cut off answers no SYN, while a live host's kernel answers at once even when its mysqld is
+ * stopped or slow (that one still gets the whole deadline for its greeting). 0: no such bound.
+ * Only for peers on a LAN, where a handshake takes well under a millisecond. */
+void mysql_conn_set_reach_ms(struct mysql_conn *conn, unsigned reach_ms);
+
 /* Whether the connection is open (as far as we know without asking the server). */
 bool mysql_conn_is_connected(const struct mysql_conn *conn);
 

@@ -3,11 +3,15 @@
  * forwarding of commands; see node.h.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "coord/clock.h"
 #include "raft/node.h"
@@ -46,7 +50,8 @@ struct node {
     uv_loop_t *loop;
     const struct config *config;
     struct raft raft;
-    struct raft_io io;
+    struct raft_io io;             /* raft_uv */
+    struct node_io_guard io_guard; /* what raft sees: io, ending the process if a write fails */
     struct raft_uv_transport transport;
     struct fsm fsm;
     node_event_cb on_event;
@@ -460,6 +465,350 @@ static int out_submit(struct node *node, uint64_t leader_id, const char *leader_
     return 0;
 }
 
+/* ---- The raft I/O guard (see node_io_guard_init) ---- */
+
+struct guarded_append {
+    struct raft_io_append req; /* what the inner I/O sees */
+    struct raft_io_append *outer;
+    struct node_io_guard *guard;
+    unsigned n_entries;
+};
+
+struct guarded_snapshot_put {
+    struct raft_io_snapshot_put req;
+    struct raft_io_snapshot_put *outer;
+    struct node_io_guard *guard;
+    raft_index index;
+};
+
+static struct node_io_guard *guard_of(struct raft_io *io)
+{
+    return io->impl;
+}
+
+/* Say what the data dir does now, so that the error names the cause (raft_uv's own message has
+ * no errno: "write failed: -1"). A few small synchronous calls: the process is leaving. */
+static void probe_data_dir(const char *dir, char *out, size_t len)
+{
+    const char *immutable = "";
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        int flags = 0;
+        if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && (flags & FS_IMMUTABLE_FL) != 0) {
+            immutable = "; the data dir has the immutable flag (lsattr -d; chattr -R -i clears it)";
+        }
+        close(fd);
+    }
+    char path[CONFIG_PATH_SIZE + 32];
+    snprintf(path, sizeof path, "%s/.mmc-write-probe", dir);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(out, len, "creating a file there fails now: %s%s", strerror(errno), immutable);
+        return;
+    }
+    static const char block[4096];
+    int err = 0;
+    ssize_t n = write(fd, block, sizeof block);
+    if (n != (ssize_t)sizeof block) {
+        err = n < 0 ? errno : ENOSPC;
+    } else if (fsync(fd) != 0) {
+        err = errno;
+    }
+    close(fd);
+    unlink(path);
+    if (err != 0) {
+        snprintf(out, len, "writing a file there fails now: %s%s", strerror(err), immutable);
+    } else {
+        snprintf(out, len, "a test write there succeeds now%s", immutable);
+    }
+}
+
+static void guard_fail(struct node_io_guard *guard, const char *what, int status)
+    __attribute__((noreturn));
+
+static void guard_fail(struct node_io_guard *guard, const char *what, int status)
+{
+    if (guard->on_event != NULL) {
+        char probe[320];
+        probe_data_dir(guard->data_dir, probe, sizeof probe);
+        char message[1536];
+        snprintf(message, sizeof message,
+                 "raft storage: %s failed in data dir %s: %s (%s); %s. libraft 0.15 would go on "
+                 "with entries in memory that the disk lacks and write later ones behind the gap "
+                 "(every later index wrong at the next start), so this process exits now with "
+                 "status %d for its supervisor to restart it; if the restart fails, make the data "
+                 "dir writable again (immutable flag, free space, read-only mount)",
+                 what, guard->data_dir, raft_strerror(status),
+                 guard->inner->errmsg[0] != '\0' ? guard->inner->errmsg : "no detail", probe,
+                 NODE_EXIT_STORAGE_FAILED);
+        guard->on_event(guard->data, LOG_LEVEL_ERROR, message);
+    }
+    /* _exit, not exit: no atexit handler or stdio flush runs, and raft gets no chance to submit
+     * another write from the loop. */
+    _exit(NODE_EXIT_STORAGE_FAILED);
+}
+
+static void guard_copy_errmsg(struct raft_io *io)
+{
+    memcpy(io->errmsg, guard_of(io)->inner->errmsg, sizeof io->errmsg);
+}
+
+static int guard_init(struct raft_io *io, raft_id id, const char *address)
+{
+    struct raft_io *inner = guard_of(io)->inner;
+    /* The inner I/O calls raft back with itself: raft finds itself in io->data. */
+    inner->data = io->data;
+    int rv = inner->init(inner, id, address);
+    if (rv != 0) {
+        guard_copy_errmsg(io);
+    }
+    return rv;
+}
+
+static void guard_close(struct raft_io *io, raft_io_close_cb cb)
+{
+    struct node_io_guard *guard = guard_of(io);
+    guard->closed = true;
+    guard->inner->close(guard->inner, cb);
+}
+
+static int guard_load(struct raft_io *io, raft_term *term, raft_id *voted_for,
+                      struct raft_snapshot **snapshot, raft_index *start_index,
+                      struct raft_entry *entries[], size_t *n_entries)
+{
+    struct raft_io *inner = guard_of(io)->inner;
+    int rv = inner->load(inner, term, voted_for, snapshot, start_index, entries, n_entries);
+    if (rv != 0) {
+        guard_copy_errmsg(io);
+    }
+    return rv;
+}
+
+static int guard_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
+                       raft_io_recv_cb recv)
+{
+    struct raft_io *inner = guard_of(io)->inner;
+    inner->data = io->data;
+    int rv = inner->start(inner, msecs, tick, recv);
+    if (rv != 0) {
+        guard_copy_errmsg(io);
+    }
+    return rv;
+}
+
+static int guard_bootstrap(struct raft_io *io, const struct raft_configuration *conf)
+{
+    struct raft_io *inner = guard_of(io)->inner;
+    int rv = inner->bootstrap(inner, conf);
+    if (rv != 0) {
+        guard_copy_errmsg(io);
+    }
+    return rv;
+}
+
+static int guard_recover(struct raft_io *io, const struct raft_configuration *conf)
+{
+    struct raft_io *inner = guard_of(io)->inner;
+    int rv = inner->recover(inner, conf);
+    if (rv != 0) {
+        guard_copy_errmsg(io);
+    }
+    return rv;
+}
+
+static int guard_set_term(struct raft_io *io, raft_term term)
+{
+    struct node_io_guard *guard = guard_of(io);
+    int rv = guard->inner->set_term(guard->inner, term);
+    if (rv != 0) {
+        char what[64];
+        snprintf(what, sizeof what, "saving term %llu", (unsigned long long)term);
+        guard_fail(guard, what, rv);
+    }
+    return 0;
+}
+
+static int guard_set_vote(struct raft_io *io, raft_id server_id)
+{
+    struct node_io_guard *guard = guard_of(io);
+    int rv = guard->inner->set_vote(guard->inner, server_id);
+    if (rv != 0) {
+        char what[64];
+        snprintf(what, sizeof what, "saving the vote for node %llu", (unsigned long long)server_id);
+        guard_fail(guard, what, rv);
+    }
+    return 0;
+}
+
+static int guard_send(struct raft_io *io, struct raft_io_send *req,
+                      const struct raft_message *message, raft_io_send_cb cb)
+{
+    struct raft_io *inner = guard_of(io)->inner;
+    int rv = inner->send(inner, req, message, cb);
+    if (rv != 0) {
+        guard_copy_errmsg(io);
+    }
+    return rv;
+}
+
+static void guard_append_done(struct raft_io_append *req, int status)
+{
+    struct guarded_append *append = req->data;
+    struct node_io_guard *guard = append->guard;
+    struct raft_io_append *outer = append->outer;
+    if (status != 0 && !guard->closed) {
+        char what[64];
+        snprintf(what, sizeof what, "appending %u log entr%s", append->n_entries,
+                 append->n_entries == 1 ? "y" : "ies");
+        guard_fail(guard, what, status);
+    }
+    free(append);
+    outer->cb(outer, status);
+}
+
+static int guard_append(struct raft_io *io, struct raft_io_append *req,
+                        const struct raft_entry entries[], unsigned n, raft_io_append_cb cb)
+{
+    struct node_io_guard *guard = guard_of(io);
+    struct guarded_append *append = malloc(sizeof *append);
+    if (append == NULL) {
+        guard_fail(guard, "appending log entries (out of memory)", RAFT_NOMEM);
+    }
+    append->req.data = append;
+    append->outer = req;
+    append->guard = guard;
+    append->n_entries = n;
+    req->cb = cb;
+    int rv = guard->inner->append(guard->inner, &append->req, entries, n, guard_append_done);
+    if (rv != 0) {
+        char what[64];
+        snprintf(what, sizeof what, "appending %u log entr%s", n, n == 1 ? "y" : "ies");
+        guard_fail(guard, what, rv);
+    }
+    return 0;
+}
+
+static int guard_truncate(struct raft_io *io, raft_index index)
+{
+    struct node_io_guard *guard = guard_of(io);
+    int rv = guard->inner->truncate(guard->inner, index);
+    if (rv != 0) {
+        char what[64];
+        snprintf(what, sizeof what, "truncating the log from index %llu",
+                 (unsigned long long)index);
+        guard_fail(guard, what, rv);
+    }
+    return 0;
+}
+
+static void guard_snapshot_put_done(struct raft_io_snapshot_put *req, int status)
+{
+    struct guarded_snapshot_put *put = req->data;
+    struct node_io_guard *guard = put->guard;
+    struct raft_io_snapshot_put *outer = put->outer;
+    if (status != 0 && !guard->closed) {
+        char what[64];
+        snprintf(what, sizeof what, "writing the snapshot at index %llu",
+                 (unsigned long long)put->index);
+        guard_fail(guard, what, status);
+    }
+    free(put);
+    outer->cb(outer, status);
+}
+
+static int guard_snapshot_put(struct raft_io *io, unsigned trailing,
+                              struct raft_io_snapshot_put *req,
+                              const struct raft_snapshot *snapshot, raft_io_snapshot_put_cb cb)
+{
+    struct node_io_guard *guard = guard_of(io);
+    struct guarded_snapshot_put *put = malloc(sizeof *put);
+    if (put == NULL) {
+        guard_fail(guard, "writing a snapshot (out of memory)", RAFT_NOMEM);
+    }
+    put->req.data = put;
+    put->outer = req;
+    put->guard = guard;
+    put->index = snapshot->index;
+    req->cb = cb;
+    int rv = guard->inner->snapshot_put(guard->inner, trailing, &put->req, snapshot,
+                                        guard_snapshot_put_done);
+    if (rv != 0) {
+        char what[64];
+        snprintf(what, sizeof what, "writing the snapshot at index %llu",
+                 (unsigned long long)snapshot->index);
+        guard_fail(guard, what, rv);
+    }
+    return 0;
+}
+
+static int guard_snapshot_get(struct raft_io *io, struct raft_io_snapshot_get *req,
+                              raft_io_snapshot_get_cb cb)
+{
+    struct raft_io *inner = guard_of(io)->inner;
+    int rv = inner->snapshot_get(inner, req, cb);
+    if (rv != 0) {
+        guard_copy_errmsg(io);
+    }
+    return rv;
+}
+
+static raft_time guard_time(struct raft_io *io)
+{
+    struct raft_io *inner = guard_of(io)->inner;
+    return inner->time(inner);
+}
+
+static int guard_random(struct raft_io *io, int min, int max)
+{
+    struct raft_io *inner = guard_of(io)->inner;
+    return inner->random(inner, min, max);
+}
+
+static int guard_async_work(struct raft_io *io, struct raft_io_async_work *req,
+                            raft_io_async_work_cb cb)
+{
+    struct raft_io *inner = guard_of(io)->inner;
+    int rv = inner->async_work(inner, req, cb);
+    if (rv != 0) {
+        guard_copy_errmsg(io);
+    }
+    return rv;
+}
+
+void node_io_guard_init(struct node_io_guard *guard, struct raft_io *inner, const char *data_dir,
+                        node_event_cb on_event, void *data)
+{
+    memset(guard, 0, sizeof *guard);
+    guard->inner = inner;
+    guard->data_dir = data_dir;
+    guard->on_event = on_event;
+    guard->data = data;
+    struct raft_io *io = &guard->io;
+    io->version = inner->version;
+    io->impl = guard;
+    io->init = guard_init;
+    io->close = guard_close;
+    io->load = guard_load;
+    io->start = guard_start;
+    io->bootstrap = guard_bootstrap;
+    io->recover = guard_recover;
+    io->set_term = guard_set_term;
+    io->set_vote = guard_set_vote;
+    io->send = guard_send;
+    io->append = guard_append;
+    io->truncate = guard_truncate;
+    io->snapshot_put = guard_snapshot_put;
+    io->snapshot_get = guard_snapshot_get;
+    io->time = guard_time;
+    io->random = guard_random;
+    io->async_work = inner->version >= 2 ? guard_async_work : NULL;
+}
+
+struct raft_io *node_io_guard_io(struct node_io_guard *guard)
+{
+    return &guard->io;
+}
+
 /* ---- Public ---- */
 
 static void local_apply_done(struct raft_apply *req, int status, void *result)
@@ -654,7 +1003,9 @@ int node_start(uv_loop_t *loop, const struct node_options *opts, struct node **o
     }
     /* Reconnect quickly after a peer restarts: the default is a whole second. */
     raft_uv_set_connect_retry_delay(&node->io, config->heartbeat_ms * 2);
-    rv = raft_init(&node->raft, &node->io, &node->fsm.raft, self->raft_id, self->raft_address);
+    node_io_guard_init(&node->io_guard, &node->io, config->data_dir, node->on_event, node->data);
+    rv = raft_init(&node->raft, node_io_guard_io(&node->io_guard), &node->fsm.raft, self->raft_id,
+                   self->raft_address);
     if (rv != 0) {
         snprintf(errmsg, errlen, "raft_init: %s", raft_errmsg(&node->raft));
         raft_uv_close(&node->io);

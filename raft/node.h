@@ -55,6 +55,37 @@ struct node_peer_progress {
     uint64_t match_index; /* highest entry known to be replicated on the peer */
 };
 
+/* The exit status of a process whose raft storage failed (see node_io_guard_init). The daemon
+ * uses the same number for every "raft is lost, restart me" exit. */
+#define NODE_EXIT_STORAGE_FAILED 3
+
+/* The raft_io a node hands to raft: raft_uv's, seen through a guard. libraft 0.15 does not stop
+ * when a write fails: a follower keeps the entries in memory and its later appends land on disk
+ * behind the gap, so that the next start reads every later entry at a wrong index (or finds
+ * overlapping segments and cannot start); a leader drops the failed entries from memory after
+ * sending them, gives their index to new commands, and can crash. So the first failed append,
+ * truncate, snapshot_put, set_term or set_vote ends the process at once, before raft can write
+ * anything else: @on_event gets an error naming what failed, the data dir and what to do, then
+ * the process calls _exit(NODE_EXIT_STORAGE_FAILED). Everything else is passed through. Once
+ * raft has closed the I/O, failures (appends cancelled by the close) no longer end the process.
+ * Fields are private. @inner (already initialized, e.g. by raft_uv_init) and @data_dir must
+ * outlive the guard; hand node_io_guard_io() to raft_init. node_start() does all this itself;
+ * the guard is public so that tests can drive it with a fake raft_io. */
+struct node_io_guard {
+    struct raft_io io;
+    struct raft_io *inner;
+    const char *data_dir;
+    node_event_cb on_event;
+    void *data;
+    bool closed;
+};
+
+void node_io_guard_init(struct node_io_guard *guard, struct raft_io *inner, const char *data_dir,
+                        node_event_cb on_event, void *data);
+
+/* The raft_io to hand to raft_init. */
+struct raft_io *node_io_guard_io(struct node_io_guard *guard);
+
 /* Allocate and start a node on @loop: creates the data dir (0700) if missing, initializes raft
  * on it, bootstraps on first start, starts listening. Returns 0 and sets *@out, or a negative
  * error with errmsg saying what failed (data dir, address in use, raft error text). */

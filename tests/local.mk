@@ -35,3 +35,17 @@ tests_unit_test_switchover_crash_SOURCES = tests/unit/test_switchover_crash.c
 tests_unit_test_switchover_crash_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_test_switchover_crash_LDADD = coord/libcoord.a mysql/libmmmysql.a $(TEST_LIBS) \
 	$(JANSSON_LIBS) -lm
+
+# raft/node.c's I/O guard: a failed raft write ends the daemon with status 3 before libraft can
+# write later entries behind the gap; on a fake raft_io, on a real disk made immutable, and
+# with three mmcoordd on loopback (root and a file system with the immutable flag, else skip).
+TESTS += tests/lab/test_raft_unwritable.sh
+EXTRA_DIST += tests/lab/test_raft_unwritable.sh
+check_PROGRAMS += tests/unit/test_node_io_fail tests/unit/test_node_io_disk
+TESTS += tests/unit/test_node_io_fail tests/unit/test_node_io_disk
+tests_unit_test_node_io_fail_SOURCES = tests/unit/test_node_io_fail.c
+tests_unit_test_node_io_fail_CFLAGS = $(TEST_CFLAGS) $(RAFT_CFLAGS) $(UV_CFLAGS)
+tests_unit_test_node_io_fail_LDADD = $(CORE_LIBS) $(TEST_LIBS)
+tests_unit_test_node_io_disk_SOURCES = tests/unit/test_node_io_disk.c
+tests_unit_test_node_io_disk_CFLAGS = $(AM_CFLAGS) $(RAFT_CFLAGS) $(UV_CFLAGS)
+tests_unit_test_node_io_disk_LDADD = $(CORE_LIBS)

@@ -340,12 +340,24 @@ static int cmd_fence(char **argv)
     EXPECT(dumps >= 2, "%ld binlog dump threads left (the other master and the replica)", dumps);
 
     step = "fence again (idempotent)";
-    /* Only the client's second, refused session is left to kill. */
+    /* The client's second, refused session is left to kill (and, on a loaded machine, maybe a
+     * replica's IO thread caught between its login and its binlog dump, which it retries). */
     EXPECT(mysql_fence(coord, 1000, &fr, err, sizeof(err)) == 0, "%s", err);
-    EXPECT(fr.read_only && fr.killed == 1, "second fence killed %u, expected 1", fr.killed);
+    EXPECT(fr.read_only && fr.killed >= 1, "second fence killed %u, expected at least 1",
+           fr.killed);
+    char who[256];
+    snprintf(who, sizeof(who),
+             "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = '%s'",
+             mysql_conn_user(client));
+    EXPECT(mysql_conn_query(coord, who, clock_boottime_ms() + 1000, &rows, err, sizeof(err)) == 0,
+           "%s", err);
+    long left = strtol(mysql_rows_get(rows, 0, "n"), NULL, 10);
+    mysql_rows_free(rows);
+    EXPECT(left == 0, "%ld session(s) of %s left after fencing twice", left,
+           mysql_conn_user(client));
     mysql_conn_disconnect(client);
     EXPECT(mysql_fence(coord, 1000, &fr, err, sizeof(err)) == 0, "%s", err);
-    EXPECT(fr.read_only && fr.killed == 0, "third fence killed %u, expected 0", fr.killed);
+    EXPECT(fr.read_only, "third fence: read_only reads OFF");
 
     step = "unfence: writes work again";
     EXPECT(mysql_unfence(coord, 1000, err, sizeof(err)) == 0, "%s", err);

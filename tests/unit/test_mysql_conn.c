@@ -106,6 +106,65 @@ START_TEST(test_reset_during_handshake)
 }
 END_TEST
 
+/* A listener whose accept queue is full drops SYNs: on loopback, what a dead or cut-off host
+ * looks like to a connect. */
+static int blackhole(unsigned *port, int queued[2])
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(listen(fd, 0), 0);
+    socklen_t len = sizeof(sa);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    *port = ntohs(sa.sin_port);
+    for (int i = 0; i < 2; i++) { /* a backlog of 0 queues one; the second waits in SYN_RECV */
+        queued[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        ck_assert_int_ge(queued[i], 0);
+        int rc = connect(queued[i], (struct sockaddr *)&sa, sizeof(sa));
+        ck_assert(rc == 0 || errno == EINPROGRESS);
+    }
+    usleep(20000);
+    return fd;
+}
+
+START_TEST(test_reach_bound_on_a_silent_host)
+{
+    unsigned port;
+    int queued[2];
+    int fd = blackhole(&port, queued);
+    struct mysql_conn *conn = mysql_conn_new("127.0.0.1", port, &creds);
+    mysql_conn_set_reach_ms(conn, 100);
+    char err[256];
+    uint64_t start = clock_boottime_ms();
+    ck_assert_int_eq(mysql_conn_connect(conn, start + 3000, err, sizeof(err)), -ETIMEDOUT);
+    /* Given up when the handshake did not come, long before the deadline; and said so. */
+    ck_assert_uint_lt(clock_boottime_ms() - start, 2000);
+    ck_assert_msg(strstr(err, "no TCP answer within 100 ms") != NULL, "%s", err);
+    mysql_conn_free(conn);
+    close(queued[0]);
+    close(queued[1]);
+    close(fd);
+}
+END_TEST
+
+START_TEST(test_reach_bound_spares_a_silent_server)
+{
+    unsigned port;
+    int fd = listener(&port); /* the kernel answers the handshake: a stopped mysqld */
+    struct mysql_conn *conn = mysql_conn_new("127.0.0.1", port, &creds);
+    mysql_conn_set_reach_ms(conn, 20);
+    char err[256];
+    uint64_t start = clock_boottime_ms();
+    ck_assert_int_eq(mysql_conn_connect(conn, start + 300, err, sizeof(err)), -ETIMEDOUT);
+    /* The greeting gets the whole deadline. */
+    ck_assert_uint_ge(clock_boottime_ms() - start, 299);
+    ck_assert_msg(strstr(err, "within the deadline") != NULL, "%s", err);
+    mysql_conn_free(conn);
+    close(fd);
+}
+END_TEST
+
 START_TEST(test_deadline_in_the_past)
 {
     struct mysql_conn *conn = mysql_conn_new("127.0.0.1", 9, &creds);
@@ -129,6 +188,8 @@ int main(void)
     tcase_add_test(tc, test_silent_listener_times_out);
     tcase_add_test(tc, test_reset_during_handshake);
     tcase_add_test(tc, test_deadline_in_the_past);
+    tcase_add_test(tc, test_reach_bound_on_a_silent_host);
+    tcase_add_test(tc, test_reach_bound_spares_a_silent_server);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -269,6 +269,39 @@ START_TEST(writer_transitions_follow_the_epoch)
 }
 END_TEST
 
+START_TEST(a_record_behind_its_log_is_seen_as_diverged)
+{
+    static struct record r;
+    record_init(&r);
+    char err[256];
+    char why[256];
+    ck_assert_int_eq(apply_cmd(&r, set_writer(1, "m1", "initial"), err), 0);
+    ck_assert_int_eq(apply_cmd(&r, set_writer(2, "m2", "m1 gone"), err), 0);
+    /* What a consistent log can hold: the next epoch, a stale or repeated one, renewals of
+     * epochs already named. */
+    struct command ok[] = {set_writer(3, "m1", "next"), set_writer(2, "m1", "twice"),
+                           set_writer(1, "m1", "old"), renew(2, "m2", 1), renew(1, "m1", 1)};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        ck_assert_msg(!record_diverged(&r, &ok[i], why, sizeof why), "%zu: %s", i, why);
+    }
+    struct command rp = make(COMMAND_REPORT);
+    ck_assert(!record_diverged(&r, &rp, why, sizeof why));
+    /* Entries lost under it: the cluster went on to epochs this record never saw. */
+    struct command skip = set_writer(9, "m1", "far ahead");
+    ck_assert(record_diverged(&r, &skip, why, sizeof why));
+    ck_assert_msg(strstr(why, "epoch 9 while this node's record is at epoch 2") != NULL, "%s", why);
+    ck_assert_msg(strstr(why, "epochs 3 to 8") != NULL, "%s", why);
+    struct command ahead = renew(3, "m1", 5);
+    ck_assert(record_diverged(&r, &ahead, why, sizeof why));
+    struct command op = make(COMMAND_OPENED);
+    op.opened.epoch = 4;
+    ck_assert(record_diverged(&r, &op, why, sizeof why));
+    struct command rel = make(COMMAND_RELEASE);
+    rel.release.epoch = 3;
+    ck_assert(record_diverged(&r, &rel, why, sizeof why));
+}
+END_TEST
+
 START_TEST(history_keeps_the_newest_epochs)
 {
     static struct record r;
@@ -767,6 +800,7 @@ int main(void)
     tcase_add_test(tc, a_forced_failover_switches_without_catching_up);
     tcase_add_test(tc, operator_state_survives_a_snapshot);
     tcase_add_test(tc, a_format_2_snapshot_still_restores);
+    tcase_add_test(tc, a_record_behind_its_log_is_seen_as_diverged);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
