@@ -236,6 +236,11 @@ void coordinator_local_health(struct coordinator *c, const struct command_health
     }
 }
 
+void coordinator_local_vip(struct coordinator *c, bool held)
+{
+    c->local_vip_held = held;
+}
+
 /* The writer's own MySQL server cannot take writes: give the epoch up so the leader need not
  * wait out the lease. */
 static bool local_mysql_lost(const struct coordinator *c)
@@ -447,6 +452,7 @@ static void node_switchover_tick(struct coordinator *c, const struct record *rec
         .node = c->opts.local_id,
         .health = c->health_known ? &c->health : NULL,
         .probed_since_fence = c->fence_mark_id == sw->id && c->local_probes > c->fence_mark_probes,
+        .vip_held = c->local_vip_held,
         .wall_ms = now.wall_ms,
     };
     struct command cmd;
@@ -576,6 +582,10 @@ void coordinator_target(const struct coordinator *c, const struct record *record
         return;
     }
     if (switchover_holds_fenced(record, c->opts.local_id, out->reason, sizeof out->reason)) {
+        if (switchover_keeps_vip(record, c->opts.local_id) && !c->released &&
+            lease_writer_may_serve(&c->lease_writer, &c->opts.lease, now_ms)) {
+            out->vip_keep_until_ms = lease_writer_fence_at(&c->lease_writer, &c->opts.lease);
+        }
         return;
     }
     if (w->released || c->released) {

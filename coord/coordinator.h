@@ -91,6 +91,12 @@ struct host_target {
     /* The switchover's target: the old writer's final position (GTID text) to apply before
      * the switch, "" otherwise. The host may wait for it and probe at once when it is there. */
     char catch_up_to[CODEC_GTID_SIZE];
+    /* The old writer of a planned switchover whose lease still runs (switchover_keeps_vip):
+     * it may keep the VIP while it fences, so that clients meet the fenced server rather than
+     * an address gone from under their connections, and removes it once fenced, never after
+     * this time (the lease's fence time, local boot ms). 0: a host that is not writable drops
+     * the VIP at once. */
+    uint64_t vip_keep_until_ms;
     /* A node that is not a candidate (the replica): replicate_from names a writer whose lease
      * looks lapsed from here (no RENEW of its epoch applied for half a lease). A change of
      * writer may follow: the host stops receiving from it ahead of that when it is dead. */
@@ -138,6 +144,7 @@ struct coordinator {
     uint64_t local_probes;       /* local health results so far */
     uint64_t fence_mark_id;      /* the sequence this host was told to fence for */
     uint64_t fence_mark_probes;  /* local_probes at that moment */
+    bool local_vip_held;         /* coordinator_local_vip(): the host holds (or may hold) the VIP */
     uint64_t node_sent_id;       /* the last FENCED / CAUGHT_UP proposed: id, type, when */
     uint8_t node_sent_type;
     uint64_t node_sent_ms;
@@ -178,6 +185,12 @@ void coordinator_applied(struct coordinator *c, const struct record *record,
  * filled in here). */
 void coordinator_local_health(struct coordinator *c, const struct command_health *health,
                               struct coordinator_time now);
+
+/* Whether this host holds the VIP (true also when it may: not yet known at start), as the
+ * host knew it when its latest probe was delivered; call it before coordinator_local_health().
+ * The old writer of a switchover proposes FENCED only once it is false. A host without a VIP
+ * passes false. Not called: false. */
+void coordinator_local_vip(struct coordinator *c, bool held);
 
 /* Periodic work: renewals, health reports, the leader's decision. Call it often (every
  * heartbeat, say); it is cheap. */

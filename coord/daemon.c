@@ -926,6 +926,10 @@ static bool before_append(void *data, const struct command *cmd)
 static void on_health(void *data, const struct command_health *health)
 {
     struct daemon *daemon = data;
+    /* With the probe, whether the VIP is still here: a switchover's FENCED waits for it to go. */
+    struct host_view v;
+    host_view(daemon->host, &v);
+    coordinator_local_vip(&daemon->coord, v.vip_configured && v.vip_held);
     coordinator_local_health(&daemon->coord, health, now_times());
     /* At once rather than at the next tick: a switchover's FENCED and CAUGHT_UP, an OPENED. */
     coordinator_tick(&daemon->coord, node_record(daemon->node), now_times());

@@ -40,6 +40,9 @@
 /* A slice of waiting for a switchover's final position: short, so that a probe follows each
  * slice and the target's health (its lag) stays current while it catches up. */
 #define CATCH_UP_SLICE_MS 200
+/* A planned handover keeps the VIP while it fences so that clients meet the fenced server; a
+ * fence that takes longer than this is not answering clients quickly anyway: the VIP goes. */
+#define HANDOVER_VIP_MS 250
 
 enum job_kind { JOB_FENCE, JOB_OPEN, JOB_REPOINT, JOB_CATCH_UP, JOB_STOP_RECEIVER };
 
@@ -64,6 +67,7 @@ struct job {
     uint64_t epoch; /* JOB_OPEN: written to mmcoord.epoch before read_only goes off */
     char writer_id[CONFIG_ID_SIZE];    /* JOB_OPEN: this node */
     char catch_up_to[CODEC_GTID_SIZE]; /* JOB_CATCH_UP: the position to apply */
+    bool handover; /* JOB_FENCE: a planned handover's, run with the VIP kept: it goes after */
     /* The loop keeps the lease's fence time here (0 once this host must not be writable); the
      * open job reads it last thing before read_only goes off. */
     _Atomic uint64_t *fence_at_ms;
@@ -98,6 +102,10 @@ struct host {
     uint64_t last_catch_up_error_ms;
     uint64_t last_stop_receiver_ms;
     bool probe_again; /* a probe was asked for while one ran: run one more when it ends */
+    /* A planned handover (target->vip_keep_until_ms): since when the VIP has been kept while
+     * fencing (0: not in one), and whether its fence job ended (the VIP then goes for good). */
+    uint64_t handover_since_ms;
+    bool handover_fenced;
 
     struct vip *vip; /* NULL without a VIP */
     struct vip_address vip_address;
@@ -626,6 +634,8 @@ static void job_run(struct mysql_conn *conn, void *arg)
     }
 }
 
+static void vip_release(struct host *host);
+
 static void job_done(void *arg, int status)
 {
     struct job *job = arg;
@@ -636,11 +646,23 @@ static void job_done(void *arg, int status)
         case JOB_FENCE:
             if (job->status == 0) {
                 host->view.health.read_only = job->read_only;
-                host_log(host, LOG_LEVEL_INFO, "fenced: read_only on, %u client connections killed",
-                         job->killed);
-                probe_now(host);
+                host_log(host, LOG_LEVEL_INFO,
+                         "fenced: read_only on, %u client connections killed%s", job->killed,
+                         job->handover ? " (VIP kept meanwhile: it goes now)" : "");
             } else {
                 host_log(host, LOG_LEVEL_WARN, "fencing failed: %s", job->errmsg);
+            }
+            if (job->handover && host->handover_since_ms != 0) {
+                /* At once, not at the next reconcile: a client that connects between the
+                 * fence's last kill and the VIP's removal is left without an answer. (A
+                 * handover that ended meanwhile, aborted say, leaves the VIP to reconcile.) */
+                host->handover_fenced = true;
+                if (host->vip != NULL && host->view.vip_held) {
+                    vip_release(host);
+                }
+            }
+            if (job->status == 0) {
+                probe_now(host); /* after the VIP left: that probe may yield FENCED */
             }
             break;
         case JOB_OPEN:
@@ -732,24 +754,34 @@ static void vip_release(struct host *host)
 {
     char errmsg[256];
     arp_announcer_stop(&host->announcer);
+    /* Until the new holder's gratuitous ARP reaches them, clients still send here: reset their
+     * TCP segments so that they retry at once (netops/tcpreset.h). Started just before the
+     * address goes, because starting takes milliseconds (binding the packet socket waits for
+     * the kernel's RCU grace period): a SYN arriving between the removal and the start was
+     * dropped and its client waited a whole second (seen on the lab in a switchover). What it
+     * resets while the address is still here belongs to connections about to lose it. */
+    bool resetting = false;
+    if (host->view.vip_held && !host->vip_assumed && host->config->tcp_reset_ms > 0 &&
+        host->resetter_ready && !host->closing) {
+        host->resets_before = tcpreset_sent(&host->resetter);
+        if (tcpreset_start(&host->resetter, host->config->vip_interface, host->vip_address.address,
+                           host->config->tcp_reset_ms, resetter_done, errmsg, sizeof errmsg) != 0) {
+            host_log(host, LOG_LEVEL_WARN, "%s", errmsg);
+        } else {
+            resetting = true;
+        }
+    }
     if (vip_del(host->vip, host->config->vip_interface, &host->vip_address, errmsg,
                 sizeof errmsg) != 0) {
         host_log(host, LOG_LEVEL_ERROR, "%s", errmsg);
+        if (resetting) {
+            tcpreset_stop(&host->resetter); /* still here: never refuse its own clients */
+        }
         return;
     }
     if (host->view.vip_held && !host->vip_assumed) {
         host_log(host, LOG_LEVEL_INFO, "VIP %s removed from %s", host->config->vip,
                  host->config->vip_interface);
-        /* Until the new holder's gratuitous ARP reaches them, clients still send here: reset
-         * their TCP segments so that they retry at once (netops/tcpreset.h). */
-        if (host->config->tcp_reset_ms > 0 && host->resetter_ready && !host->closing) {
-            host->resets_before = tcpreset_sent(&host->resetter);
-            if (tcpreset_start(&host->resetter, host->config->vip_interface,
-                               host->vip_address.address, host->config->tcp_reset_ms, resetter_done,
-                               errmsg, sizeof errmsg) != 0) {
-                host_log(host, LOG_LEVEL_WARN, "%s", errmsg);
-            }
-        }
     }
     host->vip_assumed = false;
     host->view.vip_held = false;
@@ -816,9 +848,25 @@ void host_reconcile(struct host *host, const struct host_target *target,
     const struct command_health *h = &host->view.health;
     bool mysql_up = host->view.probed && h->mysql == MYSQL_VIEW_UP;
     atomic_store(&host->fence_at_ms, target->writable ? target->fence_at_ms : 0);
+    /* A planned handover fences first and removes the VIP after (in job_done): the fence's
+     * kills then reach the clients, and one that connects meanwhile gets the fenced server's
+     * answer. Without a lease, a working server, or once HANDOVER_VIP_MS has gone by, the VIP
+     * goes at once, as whenever this host must not be writable. */
+    bool keep_vip = false;
+    if (target->writable || target->vip_keep_until_ms == 0) {
+        host->handover_since_ms = 0;
+        host->handover_fenced = false;
+    } else {
+        if (host->handover_since_ms == 0) {
+            host->handover_since_ms = now_ms;
+        }
+        keep_vip = !host->handover_fenced && host->worker != NULL && mysql_up &&
+                   now_ms < target->vip_keep_until_ms &&
+                   now_ms - host->handover_since_ms < HANDOVER_VIP_MS;
+    }
     if (host->vip != NULL) {
         if (!target->writable) {
-            if (host->view.vip_held) {
+            if (host->view.vip_held && !keep_vip) {
                 vip_release(host);
             }
         } else if (host->worker == NULL || (mysql_up && !h->read_only)) {
@@ -871,10 +919,11 @@ void host_reconcile(struct host *host, const struct host_target *target,
         submit_job(host, job);
         return;
     }
-    if (!target->writable && !h->read_only) {
+    if (!target->writable && (!h->read_only || keep_vip)) {
         struct job *job = calloc(1, sizeof *job);
         if (job != NULL) {
             job->kind = JOB_FENCE;
+            job->handover = keep_vip;
             submit_job(host, job);
         }
         return;

@@ -9,8 +9,13 @@
  * VIP removed by hand or a server restarted with read_only=ON all converge the same way.
  *
  * Order when fencing: the VIP goes at once (a netlink call on the loop) while read_only is set
- * on the worker, so a hung mysqld cannot delay the VIP's removal. When opening: read_only off
- * first, the VIP once the server answered writable.
+ * on the worker, so a hung mysqld cannot delay the VIP's removal. The one exception is the old
+ * writer of a planned switchover whose lease still runs (target->vip_keep_until_ms): it fences
+ * with the VIP kept and removes it the moment the fence job ends (or after 250 ms, or at the
+ * lease's fence time, whichever comes first), because a host cannot send anything from an
+ * address it no longer has: a client connected at the removal would wait for its own timeout,
+ * whereas the fence's kills and the fenced server's errors reach it at once. When opening:
+ * read_only off first, the VIP once the server answered writable.
  */
 #ifndef MMC_HOST_H
 #define MMC_HOST_H

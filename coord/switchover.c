@@ -556,6 +556,13 @@ bool switchover_holds_fenced(const struct record *record, const char *node, char
     return true;
 }
 
+bool switchover_keeps_vip(const struct record *record, const char *node)
+{
+    const struct record_switchover *sw = &record->switchover;
+    return sw->kind == SWITCHOVER_KIND_PLANNED && sw->step == SWITCHOVER_STEP_BEGUN &&
+           !record->writer.released && switchover_holds_fenced(record, node, NULL, 0);
+}
+
 const char *switchover_catch_up_to(const struct record *record, const char *node)
 {
     const struct record_switchover *sw = &record->switchover;
@@ -593,9 +600,11 @@ bool switchover_node_step(const struct record *record, const struct switchover_l
     if (sw->step == SWITCHOVER_STEP_BEGUN &&
         switchover_holds_fenced(record, local->node, NULL, 0) && !record->writer.released) {
         /* The epoch must have opened: an open still in flight could turn read_only off after
-         * the probe that saw it on, and the final position would then be a lie. */
+         * the probe that saw it on, and the final position would then be a lie. The VIP must
+         * be gone: FENCED lets the target be named and add it. */
         const struct record_epoch *e = record_find_epoch(record, sw->epoch);
-        if (!local->probed_since_fence || !h->read_only || e == NULL || e->opened_wall_ms == 0) {
+        if (!local->probed_since_fence || !h->read_only || local->vip_held || e == NULL ||
+            e->opened_wall_ms == 0) {
             return false;
         }
         out->type = COMMAND_SWITCHOVER_FENCED;

@@ -10,8 +10,13 @@
  *   1. BEGIN(id, e, W, T, timeout, who)  any daemon that took the operator's request, after
  *                                        switchover_check() passed
  *   2. W fences its host (its target turns fenced the moment it applies BEGIN), and once a
- *      probe taken after that says read_only is ON, proposes FENCED(id, e, final executed set).
- *      Applying FENCED releases epoch e, exactly like RELEASE.
+ *      probe taken after that says read_only is ON and its host no longer holds the VIP,
+ *      proposes FENCED(id, e, final executed set). Applying FENCED releases epoch e, exactly
+ *      like RELEASE. In a planned switchover W's host keeps the VIP while it fences (at most
+ *      until its lease's fence time, switchover_keeps_vip()) and removes it once fenced: a
+ *      client that connects meanwhile meets the fenced server (a greeting, then an error)
+ *      instead of a TCP connection to an address that vanished under it, whose server can no
+ *      longer send it anything.
  *   3. T (still replicating from W) applies up to that final position; when its own executed
  *      set contains it, it proposes CAUGHT_UP(id).
  *   4. The leader proposes SET_WRITER(e+1, T) with a reason naming the switchover. The lease
@@ -163,6 +168,12 @@ void switchover_leader_step(const struct switchover_leader_input *in,
 bool switchover_holds_fenced(const struct record *record, const char *node, char *reason,
                              size_t reasonlen);
 
+/* True when @node is the old writer of a planned switchover at step begun that still holds
+ * the epoch (not released): its host may keep the VIP while it fences, within its lease,
+ * and removes it once fenced. False in every other case (a forced failover, a later step, a
+ * released epoch), where a node that is not writable drops the VIP at once. */
+bool switchover_keeps_vip(const struct record *record, const char *node);
+
 /* The final position @node must apply before the switch (it is the target and the old writer
  * has fenced), or NULL. The host may wait for it (MASTER_GTID_WAIT / WAIT_FOR_EXECUTED_GTID_SET)
  * and probe at once, so that CAUGHT_UP goes out without waiting for the next probe. */
@@ -172,11 +183,13 @@ struct switchover_local {
     const char *node;                    /* this node's id */
     const struct command_health *health; /* its latest probe, NULL when none yet */
     bool probed_since_fence;             /* that probe completed after the host was told to fence */
+    bool vip_held; /* the host still holds the VIP (as far as it knows: held or maybe held) */
     uint64_t wall_ms;
 };
 
 /* What this node proposes for the sequence: FENCED when it is the old writer, fenced (a probe
- * since the fence says read_only ON) and its epoch has opened; CAUGHT_UP when it is the
+ * since the fence says read_only ON, and its host no longer holds the VIP, so that the next
+ * writer never adds it while this host has it) and its epoch has opened; CAUGHT_UP when it is the
  * target and its executed set contains the final position. Returns true with @out filled, or
  * false. The caller re-proposes when the record does not move (forwarding is best effort). */
 bool switchover_node_step(const struct record *record, const struct switchover_local *local,

@@ -242,11 +242,19 @@ START_TEST(the_leader_step_by_step)
     ck_assert(!switchover_node_step(&rec, &local, &c));
     health[0].read_only = 1;
     strcpy(health[0].executed, "0-1-120");
+    /* A planned handover keeps the VIP on m1 while it fences: FENCED (after which m2 may be
+     * named and add the VIP) waits until the host says it is gone. */
+    ck_assert(switchover_keeps_vip(&rec, "m1"));
+    ck_assert(!switchover_keeps_vip(&rec, "m2"));
+    local.vip_held = true;
+    ck_assert(!switchover_node_step(&rec, &local, &c));
+    local.vip_held = false;
     ck_assert(switchover_node_step(&rec, &local, &c));
     ck_assert_uint_eq(c.type, COMMAND_SWITCHOVER_FENCED);
     ck_assert_str_eq(c.switchover_fenced.executed, "0-1-120");
     apply_ok(&c);
     ck_assert(switchover_holds_fenced(&rec, "m1", NULL, 0));
+    ck_assert(!switchover_keeps_vip(&rec, "m1")); /* released: nothing left to keep it for */
     ck_assert_str_eq(switchover_catch_up_to(&rec, "m2"), "0-1-120");
     ck_assert_ptr_null(switchover_catch_up_to(&rec, "s"));
     a = leader_step(true, 500);
@@ -400,6 +408,11 @@ struct fake_host {
     bool replicates; /* applies what the writer executed (non-writers) */
     bool writable;   /* the server: read_only off */
     uint64_t seq;    /* executed: 0-1-seq */
+    /* The VIP as coord/host.c handles it: added when writable; in a planned handover kept for
+     * the step in which the server fences, removed at the next; otherwise removed at once. */
+    bool vip;
+    bool handover_fenced; /* the handover's fence ran: the VIP goes */
+    bool vip_stuck;       /* removing the VIP fails (a netlink error, say) */
 };
 
 static struct record record;
@@ -408,6 +421,9 @@ static struct fake_host hosts[N];
 static unsigned leader;
 static uint64_t now_ms;
 static int writable_overlaps;
+static int vip_overlaps;        /* steps with two VIP holders */
+static int fenced_with_vip;     /* FENCED applied while its node's host still held the VIP */
+static uint64_t vip_kept_steps; /* steps in which a host kept the VIP while not writable */
 static bool paused[N]; /* a stopped daemon: applies nothing, no ticks, no probes, no proposals */
 static struct record frozen[N]; /* what a paused daemon last applied: its host follows that */
 
@@ -428,6 +444,13 @@ static void apply_all(const struct command *cmd)
 {
     char err[256];
     int status = record_apply(&record, cmd, err, sizeof err);
+    if (status == 0 && cmd->type == COMMAND_SWITCHOVER_FENCED) {
+        for (unsigned i = 0; i < N; i++) {
+            if (strcmp(ids[i], cmd->switchover_fenced.node) == 0 && hosts[i].vip) {
+                fenced_with_vip++;
+            }
+        }
+    }
     if (n_log < sizeof log_entries / sizeof log_entries[0]) {
         log_entries[n_log++] = *cmd;
     }
@@ -462,7 +485,23 @@ static void probe(unsigned i)
     hl.replicating = hl.io_running = hl.sql_running = !writer || !h->writable;
     hl.lag_s = 0;
     snprintf(hl.executed, sizeof hl.executed, "0-1-%llu", (unsigned long long)h->seq);
+    coordinator_local_vip(&coords[i], h->vip);
     coordinator_local_health(&coords[i], &hl, at(now_ms));
+}
+
+static void follow_vip(struct fake_host *h, const struct host_target *t)
+{
+    if (t->writable || t->vip_keep_until_ms == 0) {
+        h->handover_fenced = false;
+    }
+    if (h->writable) {
+        h->vip = true;
+    } else if (h->vip && t->vip_keep_until_ms > now_ms && h->mysql_up && !h->handover_fenced) {
+        h->handover_fenced = true; /* the fence runs in this step, the VIP still here */
+        vip_kept_steps++;
+    } else if (!h->vip_stuck) {
+        h->vip = false;
+    }
 }
 
 /* One step of 10 ms: clients write through the writable server, replication copies, the
@@ -476,6 +515,7 @@ static void step(void)
         struct host_target t;
         coordinator_target(&coords[i], paused[i] ? &frozen[i] : &record, now_ms, &t);
         hosts[i].writable = t.writable && hosts[i].mysql_up;
+        follow_vip(&hosts[i], &t);
         if (hosts[i].writable) {
             writers++;
             hosts[i].seq++; /* a client write */
@@ -486,6 +526,9 @@ static void step(void)
     }
     if (writers > 1) {
         writable_overlaps++;
+    }
+    if (hosts[0].vip + hosts[1].vip + hosts[2].vip > 1) {
+        vip_overlaps++;
     }
     for (unsigned i = 0; i < N; i++) {
         if (!hosts[i].writable && hosts[i].replicates && hosts[i].mysql_up) {
@@ -535,6 +578,9 @@ static void setup_cluster(void)
     n_log = 0;
     now_ms = 1000;
     writable_overlaps = 0;
+    vip_overlaps = 0;
+    fenced_with_vip = 0;
+    vip_kept_steps = 0;
     for (unsigned i = 0; i < N; i++) {
         struct coordinator_options o;
         memset(&o, 0, sizeof o);
@@ -627,6 +673,60 @@ START_TEST(a_switchover_there_and_back)
         }
     }
     ck_assert_int_eq(writable_overlaps, 0);
+    ck_assert_int_eq(vip_overlaps, 0);
+    ck_assert_int_eq(fenced_with_vip, 0);
+    ck_assert_uint_eq(vip_kept_steps, 4); /* each old writer fenced with its VIP kept */
+}
+END_TEST
+
+/* The old writer fences with the VIP still up (clients meet the fenced server, not an address
+ * gone from under their connections), removes it after, and only then says FENCED; it never
+ * keeps the VIP past its lease. */
+START_TEST(the_old_writer_fences_before_its_vip_goes)
+{
+    request(2, SWITCHOVER_KIND_PLANNED, "m2", 5000);
+    struct host_target t;
+    coordinator_target(&coords[0], &record, now_ms, &t);
+    ck_assert(!t.writable);
+    ck_assert_uint_gt(t.vip_keep_until_ms, now_ms);
+    ck_assert_uint_lt(t.vip_keep_until_ms, coords[0].lease_writer.until_ms);
+    coordinator_target(&coords[0], &record, coords[0].lease_writer.until_ms, &t);
+    ck_assert_uint_eq(t.vip_keep_until_ms, 0); /* a lease that ran out: the VIP goes at once */
+    coordinator_target(&coords[1], &record, now_ms, &t);
+    ck_assert_uint_eq(t.vip_keep_until_ms, 0);
+    step(); /* m1 fences; its VIP stays meanwhile, so no FENCED yet */
+    ck_assert(!hosts[0].writable);
+    ck_assert(hosts[0].vip);
+    ck_assert_uint_eq(record.switchover.step, SWITCHOVER_STEP_BEGUN);
+    step(); /* the VIP goes, and the probe after it yields FENCED */
+    ck_assert(!hosts[0].vip);
+    ck_assert_uint_ne(record.switchover.step, SWITCHOVER_STEP_BEGUN);
+    coordinator_target(&coords[0], &record, now_ms, &t);
+    ck_assert_uint_eq(t.vip_keep_until_ms, 0);
+    run_until(no_switchover, 3000);
+    ck_assert(hosts[1].vip && !hosts[0].vip);
+    ck_assert_uint_eq(last_event()->outcome, RECORD_OUTCOME_DONE);
+    ck_assert_int_eq(fenced_with_vip, 0);
+    ck_assert_int_eq(vip_overlaps, 0);
+}
+END_TEST
+
+/* A host that cannot remove the VIP never reports FENCED: the switchover times out and the
+ * old writer keeps its epoch (the target never adds the VIP beside it). */
+START_TEST(an_old_writer_that_keeps_its_vip_never_reports_fenced)
+{
+    hosts[0].vip_stuck = true;
+    uint64_t id = request(2, SWITCHOVER_KIND_PLANNED, "m2", 1000);
+    run_until(no_switchover, 3000);
+    const struct record_event *e = last_event();
+    ck_assert_uint_eq(e->id, id);
+    ck_assert_uint_eq(e->outcome, RECORD_OUTCOME_ABORTED);
+    ck_assert_ptr_nonnull(strstr(e->reason, "did not fence"));
+    ck_assert_str_eq(record.writer.node, "m1");
+    ck_assert_uint_eq(record.writer.epoch, 1);
+    ck_assert_int_eq(fenced_with_vip, 0);
+    ck_assert_int_eq(vip_overlaps, 0);
+    ck_assert_int_eq(writable_overlaps, 0);
 }
 END_TEST
 
@@ -708,6 +808,9 @@ START_TEST(a_forced_failover_to_a_lagging_target)
 {
     m2_lags();
     uint64_t id = request(2, SWITCHOVER_KIND_FORCED, "m2", 5000);
+    struct host_target t;
+    coordinator_target(&coords[0], &record, now_ms, &t);
+    ck_assert_uint_eq(t.vip_keep_until_ms, 0); /* not a planned handover: the VIP goes at once */
     run_until(no_switchover, 3000);
     ck_assert_uint_eq(last_event()->id, id);
     ck_assert_uint_eq(last_event()->kind, RECORD_EVENT_FORCED_FAILOVER);
@@ -857,6 +960,8 @@ int main(void)
     TCase *cluster = tcase_create("cluster");
     tcase_add_checked_fixture(cluster, setup_cluster, NULL);
     tcase_add_test(cluster, a_switchover_there_and_back);
+    tcase_add_test(cluster, the_old_writer_fences_before_its_vip_goes);
+    tcase_add_test(cluster, an_old_writer_that_keeps_its_vip_never_reports_fenced);
     tcase_add_test(cluster, a_target_that_does_not_catch_up_rolls_back);
     tcase_add_test(cluster, an_old_writer_that_does_not_fence_keeps_its_epoch);
     tcase_add_test(cluster, a_target_that_fails_midway_rolls_back);
