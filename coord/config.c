@@ -120,8 +120,8 @@ static const struct key key_table[] = {
      CLUSTER(garp_count), 0, "gratuitous ARP announcements sent after the VIP is added"},
     {SECTION_CLUSTER, "garp_interval_ms", TYPE_UINT, 0, 10000, "milliseconds", false, "200",
      CLUSTER(garp_interval_ms), 0, "time between those announcements"},
-    {SECTION_CLUSTER, "garp_refresh_ms", TYPE_UINT, 0, 3600000, "milliseconds (0: off)", false, "0",
-     CLUSTER(garp_refresh_ms), 0, "re-announce the VIP this often while it is held"},
+    {SECTION_CLUSTER, "garp_refresh_ms", TYPE_UINT, 0, 3600000, "milliseconds (0: off)", false,
+     "1000", CLUSTER(garp_refresh_ms), 0, "re-announce the VIP this often while it is held"},
     {SECTION_CLUSTER, "log_level", TYPE_LOG_LEVEL, 0, 0, NULL, false, "info", CLUSTER(log_level), 0,
      "lowest level of messages logged"},
 

@@ -20,6 +20,7 @@
 #include "mysql/semisync.h"
 #include "mysql/worker.h"
 #include "netops/arp.h"
+#include "netops/sockreset.h"
 #include "netops/tcpreset.h"
 #include "netops/vip.h"
 
@@ -267,14 +268,18 @@ static void on_hangup(void *arg)
 
 /* ---- MySQL jobs ---- */
 
-/* Everything @conn's server has or will apply: executed plus received. NULL on failure. */
+/* Everything @conn's server has or will apply: executed plus received, the latter only while
+ * its SQL thread runs (as coord/decide.c counts them: a stopped applier, maybe stopped by a
+ * repoint cut short, applies nothing, and waiting for it held a new writer closed for minutes
+ * in a chaos run while the replica had those transactions to give). NULL on failure. */
 static struct gtid_set *holdings_of(const struct mysql_probe_result *r)
 {
     enum gtid_flavor flavor = mysql_probe_gtid_flavor(&r->dialect);
     struct gtid_set *all = NULL;
     struct gtid_set *empty = gtid_set_new(flavor);
     const struct gtid_set *executed = r->executed != NULL ? r->executed : empty;
-    const struct gtid_set *received = r->received != NULL ? r->received : empty;
+    bool applying = !r->replica.configured || r->replica.sql_running;
+    const struct gtid_set *received = r->received != NULL && applying ? r->received : empty;
     if (executed != NULL && received != NULL) {
         gtid_set_union(executed, received, &all);
     }
@@ -780,8 +785,21 @@ static void vip_release(struct host *host)
         return;
     }
     if (host->view.vip_held && !host->vip_assumed) {
-        host_log(host, LOG_LEVEL_INFO, "VIP %s removed from %s", host->config->vip,
-                 host->config->vip_interface);
+        /* A client connected at the removal hears nothing more from here: make it speak, so
+         * that the reset above (or the new holder) ends its connection (netops/sockreset.h). */
+        unsigned woken = 0;
+        if (resetting &&
+            sockreset_wake_clients(host->vip_address.address, &woken, errmsg, sizeof errmsg) != 0) {
+            host_log(host, LOG_LEVEL_WARN, "%s", errmsg);
+        }
+        if (woken > 0) {
+            host_log(host, LOG_LEVEL_INFO,
+                     "VIP %s removed from %s; woke %u client connection(s) still on it",
+                     host->config->vip, host->config->vip_interface, woken);
+        } else {
+            host_log(host, LOG_LEVEL_INFO, "VIP %s removed from %s", host->config->vip,
+                     host->config->vip_interface);
+        }
     }
     host->vip_assumed = false;
     host->view.vip_held = false;

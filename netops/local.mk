@@ -6,11 +6,12 @@ netops_libnetops_a_SOURCES = \
 	netops/arp.c netops/arp.h \
 	netops/watch.c netops/watch.h \
 	netops/tcpreset.c netops/tcpreset.h \
+	netops/sockreset.c netops/sockreset.h \
 	netops/error.c netops/error.h
 netops_libnetops_a_CFLAGS = $(AM_CFLAGS) $(NL_CFLAGS) $(UV_CFLAGS)
 
 # Operator and test tool: mmc-vip add|del|has|announce|watch IFACE ADDR/LEN, and
-# mmc-vip reset IFACE ADDR SECONDS (the TCP reset responder).
+# mmc-vip reset IFACE ADDR SECONDS (the TCP reset responder), mmc-vip wake ADDR (sockreset.h).
 noinst_PROGRAMS += netops/mmc-vip
 netops_mmc_vip_SOURCES = netops/mmc-vip.c
 netops_mmc_vip_CFLAGS = $(AM_CFLAGS) $(NL_CFLAGS) $(UV_CFLAGS)
@@ -53,3 +54,13 @@ tests_fuzz_fuzz_tcpreset_LDADD = netops/libnetops.a $(UV_LIBS)
 endif
 TESTS += tests/fuzz/fuzz_tcpreset.sh tests/lab/test_tcpreset.sh
 EXTRA_DIST += tests/fuzz/fuzz_tcpreset.sh tests/fuzz/corpus/tcpreset tests/lab/test_tcpreset.sh
+
+# Waking clients still connected to the VIP after it left (netops/sockreset.h): the SYN and
+# whom it goes to, unit-tested, and a lab test in namespaces with mmc-vip wake (root; skips
+# otherwise).
+check_PROGRAMS += tests/unit/test_sockreset
+TESTS += tests/unit/test_sockreset tests/lab/test_sockreset.sh
+EXTRA_DIST += tests/lab/test_sockreset.sh
+tests_unit_test_sockreset_SOURCES = tests/unit/test_sockreset.c
+tests_unit_test_sockreset_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_sockreset_LDADD = netops/libnetops.a $(CHECK_LIBS)

@@ -8,6 +8,8 @@
  *   mmc-vip announce IFACE ADDR/LEN [--count N] [--interval-ms M]
  *   mmc-vip watch    IFACE ADDR/LEN [--events N]
  *   mmc-vip reset    IFACE ADDR SECONDS        answer TCP segments to ADDR with resets (tcpreset.h)
+ *   mmc-vip wake     ADDR                      SYN to every client still connected to ADDR
+ *                                              (sockreset.h; run after removing ADDR)
  *
  * Exit status: 0 done, 1 "absent" (has), 2 bad usage or input, 3 the operation failed. Errors
  * go to stderr prefixed with "mmc-vip: ". `watch` prints "watching" once subscribed, then one
@@ -15,7 +17,7 @@
  * --trace, `add` prints "add-call <unix time>" just before the netlink request (benchmarks).
  * `reset` prints "responding" once its socket is filtered and bound, then, when SECONDS have
  * passed or on SIGINT/SIGTERM, "sent N" (resets sent) and "dropped M" (resets the socket would
- * not take).
+ * not take). `wake` prints "woken N" (SYNs sent), also when some failed.
  */
 #include <errno.h>
 #include <limits.h>
@@ -29,6 +31,7 @@
 #include <uv.h>
 
 #include "netops/arp.h"
+#include "netops/sockreset.h"
 #include "netops/tcpreset.h"
 #include "netops/vip.h"
 #include "netops/watch.h"
@@ -56,7 +59,8 @@ static void usage(FILE *out)
                  "       mmc-vip has IFACE ADDR/LEN\n"
                  "       mmc-vip announce IFACE ADDR/LEN [--count N] [--interval-ms M]\n"
                  "       mmc-vip watch IFACE ADDR/LEN [--events N]\n"
-                 "       mmc-vip reset IFACE ADDR SECONDS\n");
+                 "       mmc-vip reset IFACE ADDR SECONDS\n"
+                 "       mmc-vip wake ADDR\n");
 }
 
 static int parse_unsigned(const char *option, const char *text, unsigned *out)
@@ -422,6 +426,32 @@ static int reset_command(int argc, char **argv)
     return run.status;
 }
 
+/* mmc-vip wake ADDR: ADDR may carry a prefix length, which is ignored. */
+static int wake_command(int argc, char **argv)
+{
+    struct vip_address vip;
+    char errmsg[256];
+    char text[VIP_ADDRESS_TEXT_SIZE + 3];
+    unsigned woken;
+
+    if (argc != 3) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    snprintf(text, sizeof text, "%s%s", argv[2], strchr(argv[2], '/') != NULL ? "" : "/32");
+    if (vip_parse_address(text, &vip, errmsg, sizeof errmsg) != 0) {
+        fprintf(stderr, "mmc-vip: %s\n", errmsg);
+        return EXIT_USAGE;
+    }
+    int rv = sockreset_wake_clients(vip.address, &woken, errmsg, sizeof errmsg);
+    printf("woken %u\n", woken);
+    if (rv != 0) {
+        fprintf(stderr, "mmc-vip: %s\n", errmsg);
+        return EXIT_FAILED;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct cli cli;
@@ -432,6 +462,9 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "reset") == 0) {
         return reset_command(argc, argv);
+    }
+    if (argc >= 2 && strcmp(argv[1], "wake") == 0) {
+        return wake_command(argc, argv);
     }
     if (parse_args(argc, argv, &cli) != 0) {
         return EXIT_USAGE;

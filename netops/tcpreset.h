@@ -17,9 +17,15 @@
  * (an open one's server is being fenced). It never answers a reset, so two responders cannot
  * bounce resets between them.
  *
- * Safety: the responder must not run on a host that holds the VIP, or it would reset the
- * connections of that host's own clients. The caller stops it (tcpreset_stop()) before adding
- * the VIP back, and it stops by itself after a bounded time in any case.
+ * Safety: the responder answers segments to the VIP whether or not this host holds it, so while
+ * it runs on a host that holds the VIP it resets that host's own clients. It must run only
+ * around giving the VIP away: the daemon starts it just before removing the address (starting
+ * takes milliseconds, and a SYN dropped meanwhile would cost its client a 1 s retransmission),
+ * accepting that what it resets in those milliseconds belongs to connections about to lose the
+ * address anyway; it stops it at once if the removal fails, and before adding the VIP back
+ * (tcpreset_stop()). It stops by itself after a bounded time in any case. It must already run
+ * when sockreset_wake_clients() (sockreset.h) makes stranded clients speak: it is what answers
+ * them.
  *
  * Three layers, as in arp.h:
  *   tcpreset_build_reply()    the decision and the reply frame, pure: untrusted bytes in, the

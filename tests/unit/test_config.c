@@ -145,7 +145,7 @@ START_TEST(defaults)
     ck_assert(!config.promote_with_loss);
     ck_assert_uint_eq(config.garp_count, 5);
     ck_assert_uint_eq(config.garp_interval_ms, 200);
-    ck_assert_uint_eq(config.garp_refresh_ms, 0);
+    ck_assert_uint_eq(config.garp_refresh_ms, 1000);
     ck_assert_str_eq(config.fencer_socket, "/run/mmcoord/fencer.sock");
     ck_assert_str_eq(config.replication_credentials_file, "");
     ck_assert_uint_eq(config.lease_ms, 1000);
