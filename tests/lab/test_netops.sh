@@ -9,57 +9,16 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 mmc_vip=$top_builddir/netops/mmc-vip
 
-if [ "$(id -u)" != 0 ]; then
-    echo "SKIP: needs root (network namespaces, AF_PACKET sockets)"
-    exit 77
-fi
-for tool in ip python3; do
-    if ! command -v "$tool" >/dev/null; then
-        echo "SKIP: needs $tool"
-        exit 77
-    fi
-done
-if ! ip netns add "mmtprobe$$" 2>/dev/null; then
-    echo "SKIP: cannot create network namespaces here"
-    exit 77
-fi
-ip netns del "mmtprobe$$"
-if [ ! -x "$mmc_vip" ]; then
-    echo "FAIL: $mmc_vip is not built"
-    exit 1
-fi
-
 # shellcheck source=tests/lib/netns.sh
 . "$top_srcdir/tests/lib/netns.sh"
+netns_test_require "network namespaces, AF_PACKET sockets" "$mmc_vip" ip python3
 
 P=mmt$$
 SUBNET=10.77.$(($$ % 200 + 20))
 VIP=$SUBNET.100
 PORT=$((20000 + $$ % 20000))
 IF=$NETNS_IFNAME
-pids=()
-workdir=$(mktemp -d "${TMPDIR:-/tmp}/test_netops.XXXXXX")
-
-# shellcheck disable=SC2317 # called by the EXIT trap
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    netns_segment_down "$P"
-    rm -rf "$workdir"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*"
-    exit 1
-}
-
-step() {
-    echo "--- $*"
-}
+netns_test_start "$P" test_netops
 
 # Run mmc-vip in member $1.
 vip_in() {

@@ -16,28 +16,9 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 mmc_vip=$top_builddir/netops/mmc-vip
 
-if [ "$(id -u)" != 0 ]; then
-    echo "SKIP: needs root (network namespaces, raw and AF_PACKET sockets)"
-    exit 77
-fi
-for tool in ip python3; do
-    if ! command -v "$tool" >/dev/null; then
-        echo "SKIP: needs $tool"
-        exit 77
-    fi
-done
-if ! ip netns add "mmwprobe$$" 2>/dev/null; then
-    echo "SKIP: cannot create network namespaces here"
-    exit 77
-fi
-ip netns del "mmwprobe$$"
-if [ ! -x "$mmc_vip" ]; then
-    echo "FAIL: $mmc_vip is not built"
-    exit 1
-fi
-
 # shellcheck source=tests/lib/netns.sh
 . "$top_srcdir/tests/lib/netns.sh"
+netns_test_require "network namespaces, raw and AF_PACKET sockets" "$mmc_vip" ip python3
 
 P=mmw$$
 SUBNET=10.79.$(($$ % 200 + 20))
@@ -45,29 +26,7 @@ VIP=$SUBNET.100
 PORT=$((20000 + $$ % 20000)) # a's IPv4 listener
 PORT6=$((PORT + 1))          # a's dual-stack listener
 IF=$NETNS_IFNAME
-pids=()
-workdir=$(mktemp -d "${TMPDIR:-/tmp}/test_sockreset.XXXXXX")
-
-# shellcheck disable=SC2317 # called by the EXIT trap
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    netns_segment_down "$P"
-    rm -rf "$workdir"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*"
-    exit 1
-}
-
-step() {
-    echo "--- $*"
-}
+netns_test_start "$P" test_sockreset
 
 # Start `mmc-vip reset` in a for $1 seconds; sets reset_pid.
 start_responder() {

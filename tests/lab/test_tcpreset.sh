@@ -14,28 +14,9 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 mmc_vip=$top_builddir/netops/mmc-vip
 
-if [ "$(id -u)" != 0 ]; then
-    echo "SKIP: needs root (network namespaces, AF_PACKET sockets)"
-    exit 77
-fi
-for tool in ip python3; do
-    if ! command -v "$tool" >/dev/null; then
-        echo "SKIP: needs $tool"
-        exit 77
-    fi
-done
-if ! ip netns add "mmrprobe$$" 2>/dev/null; then
-    echo "SKIP: cannot create network namespaces here"
-    exit 77
-fi
-ip netns del "mmrprobe$$"
-if [ ! -x "$mmc_vip" ]; then
-    echo "FAIL: $mmc_vip is not built"
-    exit 1
-fi
-
 # shellcheck source=tests/lib/netns.sh
 . "$top_srcdir/tests/lib/netns.sh"
+netns_test_require "network namespaces, AF_PACKET sockets" "$mmc_vip" ip python3
 
 P=mmr$$
 SUBNET=10.78.$(($$ % 200 + 20))
@@ -43,29 +24,7 @@ VIP=$SUBNET.100
 OTHER=$SUBNET.101 # also mapped to a's MAC, never given to the responder
 PORT=$((20000 + $$ % 20000)) # a's listener for the open-connection case
 IF=$NETNS_IFNAME
-pids=()
-workdir=$(mktemp -d "${TMPDIR:-/tmp}/test_tcpreset.XXXXXX")
-
-# shellcheck disable=SC2317 # called by the EXIT trap
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    netns_segment_down "$P"
-    rm -rf "$workdir"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*"
-    exit 1
-}
-
-step() {
-    echo "--- $*"
-}
+netns_test_start "$P" test_tcpreset
 
 # Print how a TCP connect from the client to $1:$2 ends within 0.5 s: connected, refused,
 # timeout, or error: <reason>.

@@ -31,8 +31,68 @@
 #   netns_port_down|netns_port_up PREFIX NAME  unplug/replug NAME's cable at the switch
 #                                            (its eth0 loses/regains carrier)
 #   NETNS_IFNAME                             the members' interface name ("eth0")
+#   netns_test_require WHY BIN TOOL...       for a test script: exit 77 (skip, saying why) unless
+#                                            root, every TOOL and namespaces are there (WHY:
+#                                            what root is needed for); exit 1 when BIN (a
+#                                            program of ours) is not built
+#   netns_test_start PREFIX NAME             for a test script: pids=() (background PIDs to
+#                                            stop), workdir (a scratch dir), an EXIT trap that
+#                                            stops pids, removes segment PREFIX and workdir;
+#                                            and fail MESSAGE (exit 1) and step MESSAGE
 
 NETNS_IFNAME=eth0
+
+netns_test_start() {
+    NETNS_TEST_PREFIX=$1
+    pids=()
+    workdir=$(mktemp -d "${TMPDIR:-/tmp}/$2.XXXXXX") || exit 1
+    trap netns_test_cleanup EXIT
+    # Defined here, not at the top: other scripts source this file and have their own.
+    # shellcheck disable=SC2317 # called by the test script
+    fail() {
+        echo "FAIL: $*"
+        exit 1
+    }
+    # shellcheck disable=SC2317 # called by the test script
+    step() {
+        echo "--- $*"
+    }
+}
+
+# shellcheck disable=SC2317 # called by the EXIT trap
+netns_test_cleanup() {
+    local pid
+    for pid in "${pids[@]}"; do
+        kill "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    netns_segment_down "$NETNS_TEST_PREFIX"
+    rm -rf "$workdir"
+}
+
+netns_test_require() {
+    local why=$1 bin=$2 tool
+    shift 2
+    if [ "$(id -u)" != 0 ]; then
+        echo "SKIP: needs root ($why)"
+        exit 77
+    fi
+    for tool in "$@"; do
+        if ! command -v "$tool" >/dev/null; then
+            echo "SKIP: needs $tool"
+            exit 77
+        fi
+    done
+    if ! ip netns add "mmprobe$$" 2>/dev/null; then
+        echo "SKIP: cannot create network namespaces here"
+        exit 77
+    fi
+    ip netns del "mmprobe$$"
+    if [ ! -x "$bin" ]; then
+        echo "FAIL: $bin is not built"
+        exit 1
+    fi
+}
 
 netns_name() {
     printf '%s-%s\n' "$1" "$2"
