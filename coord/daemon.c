@@ -1145,21 +1145,22 @@ static void coordinator_options_from_config(const struct config *c, struct coord
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: mmcoordd --config FILE [--check] [--log-level LEVEL]\n"
-            "       mmcoordd --help | --version\n"
-            "\n"
-            "The mmcoord coordinator daemon: runs in the foreground and logs to stderr.\n"
-            "\n"
-            "  -c, --config FILE      configuration file (see mmcoord.conf(5)); required\n"
-            "  -t, --check            validate the configuration, the secret file and the\n"
-            "                         credentials file, then exit (0 valid, 2 invalid)\n"
-            "  -l, --log-level LEVEL  debug, info, warn or error (overrides the config)\n"
-            "  -h, --help             show this help and exit\n"
-            "  -V, --version          show the version and exit\n"
-            "\n"
-            "Exit status: 0 after a clean shutdown (SIGINT or SIGTERM), 1 when it cannot run\n"
-            "(address in use, data dir unusable), 2 for a bad command line or configuration.\n");
+    fprintf(out, "Usage: mmcoordd --config FILE [--check] [--log-level LEVEL]\n"
+                 "       mmcoordd --help | --version\n"
+                 "\n"
+                 "The mmcoord coordinator daemon: runs in the foreground and logs to stderr.\n"
+                 "\n"
+                 "  -c, --config FILE      configuration file (see mmcoord.conf(5)); required\n"
+                 "  -t, --check            validate the configuration, the secret file and the\n"
+                 "                         credentials file, then exit (0 valid, 2 invalid)\n"
+                 "  -l, --log-level LEVEL  debug, info, warn or error (overrides the config)\n"
+                 "  -h, --help             show this help and exit\n"
+                 "  -V, --version          show the version and exit\n"
+                 "\n"
+                 "Exit status: 0 after a clean shutdown (SIGINT or SIGTERM), 1 when it cannot run\n"
+                 "(address in use, data dir unusable), 2 for a bad command line or configuration,\n"
+                 "3 when a raft write failed (restart it), 4 when this node's copy of the\n"
+                 "cluster record lost entries (move its data dir away: mmcoordd(8) RECOVERY).\n");
 }
 
 /* Load and check everything the daemon needs before it touches the network. */
