@@ -268,17 +268,17 @@ static void on_hangup(void *arg)
 
 /* ---- MySQL jobs ---- */
 
-/* Everything @conn's server has or will apply: executed plus received, the latter only while
- * its SQL thread runs (as coord/decide.c counts them: a stopped applier, maybe stopped by a
- * repoint cut short, applies nothing, and waiting for it held a new writer closed for minutes
- * in a chaos run while the replica had those transactions to give). NULL on failure. */
-static struct gtid_set *holdings_of(const struct mysql_probe_result *r)
+/* Everything a server has or will apply: executed plus received. Another server's received
+ * set counts only while its SQL thread runs (as coord/decide.c counts them): a stopped applier
+ * applies nothing and its binlog cannot serve what it only received. The new writer's own
+ * (@own) always counts: open_after_catch_up starts its applier. NULL on failure. */
+static struct gtid_set *holdings_of(const struct mysql_probe_result *r, bool own)
 {
     enum gtid_flavor flavor = mysql_probe_gtid_flavor(&r->dialect);
     struct gtid_set *all = NULL;
     struct gtid_set *empty = gtid_set_new(flavor);
     const struct gtid_set *executed = r->executed != NULL ? r->executed : empty;
-    bool applying = !r->replica.configured || r->replica.sql_running;
+    bool applying = own || !r->replica.configured || r->replica.sql_running;
     const struct gtid_set *received = r->received != NULL && applying ? r->received : empty;
     if (executed != NULL && received != NULL) {
         gtid_set_union(executed, received, &all);
@@ -396,7 +396,20 @@ static int open_after_catch_up(struct mysql_conn *conn, struct job *job)
                      "from the old writer",
                      pause.released);
     }
-    struct gtid_set *mine = holdings_of(&own);
+    /* An applier left stopped (a repoint cut short by a paused server) would keep its relay
+     * log, maybe holding acknowledged writes found nowhere else, unapplied for good; a chaos
+     * run saw a new writer wait on it for minutes. */
+    char start_err[256];
+    if (own.replica.configured && !own.replica.sql_running && own.received != NULL &&
+        own.executed != NULL && !gtid_set_contains(own.executed, own.received)) {
+        if (mysql_replication_start_applier(conn, JOB_TIMEOUT_MS, start_err, sizeof start_err) ==
+            0) {
+            job_info_add(job, "started its stopped applier to apply its relay log");
+        } else {
+            job_info_add(job, "its applier is stopped and would not start: %.200s", start_err);
+        }
+    }
+    struct gtid_set *mine = holdings_of(&own, true);
     struct gtid_set *reference = mine != NULL ? gtid_set_new(gtid_set_flavor(mine)) : NULL;
     struct gtid_set *peer_has[CONFIG_MAX_NODES] = {0};
     /* What some server executed: complete transactions, which must all be applied here. */
@@ -416,7 +429,7 @@ static int open_after_catch_up(struct mysql_conn *conn, struct job *job)
             if (!r.read_only) {
                 fence_peer(pc, job, i);
             }
-            peer_has[i] = holdings_of(&r);
+            peer_has[i] = holdings_of(&r, false);
             struct gtid_set *merged_exec = NULL;
             if (executed_all != NULL && r.executed != NULL &&
                 gtid_set_union(executed_all, r.executed, &merged_exec) == 0) {

@@ -51,18 +51,31 @@ int mysql_replication_stop(struct mysql_conn *conn, unsigned timeout_ms, char *e
 }
 
 /* STOP SLAVE / STOP REPLICA of one thread (@thread: "SQL_THREAD" or "IO_THREAD"). */
-static int stop_thread(struct mysql_conn *conn, const char *thread, unsigned timeout_ms,
-                       char *errmsg, size_t errlen)
+static int thread_statement(struct mysql_conn *conn, bool start, const char *thread,
+                            unsigned timeout_ms, char *errmsg, size_t errlen)
 {
     uint64_t deadline = clock_boottime_ms() + timeout_ms;
     int rc = mysql_conn_connect(conn, deadline, errmsg, errlen);
     if (rc == 0) {
-        char stop[64];
-        snprintf(stop, sizeof stop, "%s %s", mysql_dialect_stop_replica(mysql_conn_dialect(conn)),
-                 thread);
-        rc = mysql_conn_query(conn, stop, deadline, NULL, errmsg, errlen);
+        const struct mysql_dialect *d = mysql_conn_dialect(conn);
+        char sql[64];
+        snprintf(sql, sizeof sql, "%s %s",
+                 start ? mysql_dialect_start_replica(d) : mysql_dialect_stop_replica(d), thread);
+        rc = mysql_conn_query(conn, sql, deadline, NULL, errmsg, errlen);
     }
     return rc;
+}
+
+static int stop_thread(struct mysql_conn *conn, const char *thread, unsigned timeout_ms,
+                       char *errmsg, size_t errlen)
+{
+    return thread_statement(conn, false, thread, timeout_ms, errmsg, errlen);
+}
+
+int mysql_replication_start_applier(struct mysql_conn *conn, unsigned timeout_ms, char *errmsg,
+                                    size_t errlen)
+{
+    return thread_statement(conn, true, "SQL_THREAD", timeout_ms, errmsg, errlen);
 }
 
 int mysql_replication_stop_applier(struct mysql_conn *conn, unsigned timeout_ms, char *errmsg,

@@ -46,6 +46,12 @@ int mysql_replication_stop(struct mysql_conn *conn, unsigned timeout_ms, char *e
 int mysql_replication_stop_applier(struct mysql_conn *conn, unsigned timeout_ms, char *errmsg,
                                    size_t errlen);
 
+/* Start applying what was received (START SLAVE / START REPLICA SQL_THREAD) within
+ * @timeout_ms: a new writer whose applier was left stopped (a repoint cut short) applies its own
+ * relay log before it opens. Idempotent. */
+int mysql_replication_start_applier(struct mysql_conn *conn, unsigned timeout_ms, char *errmsg,
+                                    size_t errlen);
+
 /* Stop receiving from the source (STOP SLAVE / STOP REPLICA IO_THREAD) within @timeout_ms; the
  * SQL thread goes on applying what was received. On a semi-synchronous MariaDB replica this
  * waits up to rpl_semi_sync_slave_kill_conn_timeout when the source does not answer (the IO

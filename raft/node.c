@@ -508,11 +508,10 @@ static void probe_data_dir(const char *dir, char *out, size_t len)
     }
     static const char block[4096];
     int err = 0;
+    /* No fsync: on a hung device it could block for good, and the process must leave. */
     ssize_t n = write(fd, block, sizeof block);
     if (n != (ssize_t)sizeof block) {
         err = n < 0 ? errno : ENOSPC;
-    } else if (fsync(fd) != 0) {
-        err = errno;
     }
     close(fd);
     unlink(path);
