@@ -360,6 +360,19 @@ static void on_reset_signal(uv_signal_t *handle, int signum)
     stop_resetting(handle->data);
 }
 
+/* An address given with or without a prefix length (which is ignored); says what is wrong. */
+static int parse_host_address(const char *arg, struct vip_address *out)
+{
+    char text[VIP_ADDRESS_TEXT_SIZE + 3];
+    char errmsg[256];
+    snprintf(text, sizeof text, "%s%s", arg, strchr(arg, '/') != NULL ? "" : "/32");
+    if (vip_parse_address(text, out, errmsg, sizeof errmsg) != 0) {
+        fprintf(stderr, "mmc-vip: %s\n", errmsg);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 /* mmc-vip reset IFACE ADDR SECONDS: ADDR may carry a prefix length, which is ignored. */
 static int reset_command(int argc, char **argv)
 {
@@ -367,7 +380,6 @@ static int reset_command(int argc, char **argv)
     struct reset_run run = {.status = 0};
     struct vip_address vip;
     char errmsg[TCPRESET_ERRMSG_SIZE];
-    char text[VIP_ADDRESS_TEXT_SIZE + 3];
     unsigned seconds;
     uv_loop_t loop;
     int rv;
@@ -376,9 +388,7 @@ static int reset_command(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    snprintf(text, sizeof text, "%s%s", argv[3], strchr(argv[3], '/') != NULL ? "" : "/32");
-    if (vip_parse_address(text, &vip, errmsg, sizeof errmsg) != 0) {
-        fprintf(stderr, "mmc-vip: %s\n", errmsg);
+    if (parse_host_address(argv[3], &vip) != 0) {
         return EXIT_USAGE;
     }
     if (parse_unsigned("SECONDS", argv[4], &seconds) != 0) {
@@ -431,16 +441,13 @@ static int wake_command(int argc, char **argv)
 {
     struct vip_address vip;
     char errmsg[256];
-    char text[VIP_ADDRESS_TEXT_SIZE + 3];
     unsigned woken;
 
     if (argc != 3) {
         usage(stderr);
         return EXIT_USAGE;
     }
-    snprintf(text, sizeof text, "%s%s", argv[2], strchr(argv[2], '/') != NULL ? "" : "/32");
-    if (vip_parse_address(text, &vip, errmsg, sizeof errmsg) != 0) {
-        fprintf(stderr, "mmc-vip: %s\n", errmsg);
+    if (parse_host_address(argv[2], &vip) != 0) {
         return EXIT_USAGE;
     }
     int rv = sockreset_wake_clients(vip.address, &woken, errmsg, sizeof errmsg);

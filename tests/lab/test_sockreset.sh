@@ -30,16 +30,7 @@ netns_test_start "$P" test_sockreset
 
 # Start `mmc-vip reset` in a for $1 seconds; sets reset_pid.
 start_responder() {
-    ip netns exec "$(netns_name "$P" a)" "$mmc_vip" reset "$IF" "$VIP" "$1" \
-        >"$workdir/reset.out" 2>"$workdir/reset.err" &
-    reset_pid=$!
-    pids+=("$reset_pid")
-    for _ in $(seq 50); do
-        grep -q '^responding$' "$workdir/reset.out" && return 0
-        kill -0 "$reset_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    fail "responder did not start: $(cat "$workdir/reset.out" "$workdir/reset.err")"
+    netns_test_responder "$mmc_vip" "$P" a "$IF" "$VIP" "$1"
 }
 
 stop_responder() {

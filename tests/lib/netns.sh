@@ -39,6 +39,11 @@
 #                                            stop), workdir (a scratch dir), an EXIT trap that
 #                                            stops pids, removes segment PREFIX and workdir;
 #                                            and fail MESSAGE (exit 1) and step MESSAGE
+#   netns_test_responder MMC_VIP P NAME IF VIP SECONDS
+#                                            for a test script: run `mmc-vip reset IF VIP
+#                                            SECONDS` in member NAME, output in
+#                                            $workdir/reset.out and .err, until it responds;
+#                                            sets reset_pid (also in pids), fails otherwise
 
 NETNS_IFNAME=eth0
 
@@ -57,6 +62,20 @@ netns_test_start() {
     step() {
         echo "--- $*"
     }
+}
+
+netns_test_responder() {
+    local bin=$1 prefix=$2 name=$3 ifname=$4 vip=$5 seconds=$6
+    ip netns exec "$(netns_name "$prefix" "$name")" "$bin" reset "$ifname" "$vip" "$seconds" \
+        >"$workdir/reset.out" 2>"$workdir/reset.err" &
+    reset_pid=$!
+    pids+=("$reset_pid")
+    for _ in $(seq 50); do
+        grep -q '^responding$' "$workdir/reset.out" && return 0
+        kill -0 "$reset_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    fail "responder did not start: $(cat "$workdir/reset.out" "$workdir/reset.err")"
 }
 
 # shellcheck disable=SC2317 # called by the EXIT trap
