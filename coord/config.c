@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "coord/config.h"
+#include "netops/arp.h"
 
 /* A configuration file larger than this is not one. */
 #define CONFIG_FILE_MAX (1024 * 1024)
@@ -105,7 +106,7 @@ static const struct key key_table[] = {
     {SECTION_CLUSTER, "vip_lifetime", TYPE_BOOL, 0, 0, NULL, false, "yes", CLUSTER(vip_lifetime), 0,
      "give the virtual IP a kernel lifetime, so that a host whose mmcoordd and fencer are both "
      "dead drops it by itself (the leader's wait after a silent writer covers it)"},
-    {SECTION_CLUSTER, "vip_lifetime_late_ms", TYPE_UINT, 400, 10000, "milliseconds", false, "500",
+    {SECTION_CLUSTER, "vip_lifetime_late_ms", TYPE_UINT, 300, 10000, "milliseconds", false, "400",
      CLUSTER(vip_lifetime_late_ms), 0,
      "how late the kernel may remove the virtual IP once its lifetime has run out"},
     {SECTION_CLUSTER, "probe_interval_ms", TYPE_UINT, 10, 60000, "milliseconds", false, "100",
@@ -1026,6 +1027,14 @@ static int check_timing(struct parser *p)
                     "least %llu, or a shorter election_timeout_ms",
                     c->lease_ms, c->election_timeout_ms, serve, needed,
                     needed + c->fence_budget_ms + 1);
+    }
+    /* A refresh more often than once a second is refused when the daemon starts the
+     * announcer (netops/arp.h: arp_options_check); say so here, with the line. */
+    unsigned refresh_line = line_of(p, SECTION_CLUSTER, NULL, "garp_refresh_ms");
+    if (c->garp_refresh_ms != 0 && c->garp_refresh_ms < ARP_MIN_REFRESH_MS) {
+        return fail(p, refresh_line,
+                    "[cluster] garp_refresh_ms = %u: expected 0 (off) or from %u to %u",
+                    c->garp_refresh_ms, ARP_MIN_REFRESH_MS, ARP_MAX_REFRESH_MS);
     }
     return 0;
 }

@@ -66,7 +66,7 @@ struct config {
     char vip_interface[CONFIG_IFNAME_SIZE];
     bool vip_lifetime;     /* the VIP carries a kernel lifetime; default yes */
     unsigned tcp_reset_ms; /* reset stale-ARP TCP segments this long after the VIP left; 5000 */
-    unsigned vip_lifetime_late_ms; /* K: kernel removal of an expired VIP this late; default 500 */
+    unsigned vip_lifetime_late_ms; /* K: kernel removal of an expired VIP this late; default 400 */
     enum log_level log_level;      /* default info */
 
     /* [node ID] sections, in file order */

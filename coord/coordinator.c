@@ -545,6 +545,30 @@ static void leader_tick(struct coordinator *c, const struct record *record,
     c->promoting_since_ms = now.boot_ms;
 }
 
+bool coordinator_pushes_commit(const struct command *cmd)
+{
+    switch (cmd->type) {
+    case COMMAND_SET_WRITER:
+    case COMMAND_SWITCHOVER_BEGIN:
+    case COMMAND_FAILOVER_FORCE:
+    case COMMAND_SWITCHOVER_FENCED:
+    case COMMAND_SWITCHOVER_CAUGHT_UP:
+    case COMMAND_SWITCHOVER_ABORT:
+    case COMMAND_RENEW:
+        return true;
+    default:
+        return false;
+    }
+}
+
+uint64_t coordinator_lease_wait_ms(const struct coordinator *c, uint64_t now_ms)
+{
+    if (!c->leader) {
+        return UINT64_MAX;
+    }
+    return lease_leader_remaining_ms(&c->lease_leader, &c->opts.lease, now_ms);
+}
+
 void coordinator_tick(struct coordinator *c, const struct record *record,
                       struct coordinator_time now)
 {

@@ -197,6 +197,20 @@ void coordinator_local_vip(struct coordinator *c, bool held);
 void coordinator_tick(struct coordinator *c, const struct record *record,
                       struct coordinator_time now);
 
+/* Milliseconds until this leader's wait for the writer's lease ends, the moment a failover may
+ * first be decided (0 when it is over or released; UINT64_MAX when this node is not the leader
+ * or its term's barrier is not applied). The daemon ticks once more at that moment instead of
+ * at the next heartbeat. */
+uint64_t coordinator_lease_wait_ms(const struct coordinator *c, uint64_t now_ms);
+
+/* Whether the leader, having applied @cmd, makes its commit known to the followers at once
+ * (with an empty barrier entry: a follower otherwise learns of a commit from the next
+ * heartbeat) because another node acts on it next: a switchover's steps, a SET_WRITER, and
+ * every RENEW (the new writer opens once it sees its first renewal committed, and a writer may
+ * set the VIP's kernel lifetime only within a short window after a renewal's send time,
+ * coord/lease.h). Pure. */
+bool coordinator_pushes_commit(const struct command *cmd);
+
 /* Take the next proposal. Returns true and fills @out, or false when there is none. */
 bool coordinator_take_proposal(struct coordinator *c, struct command *out);
 

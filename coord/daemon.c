@@ -810,24 +810,6 @@ static void push_commit(struct daemon *daemon)
     }
 }
 
-/* Whether followers must learn at once that @cmd is committed (see push_commit()). */
-static bool pushes_commit(const struct command *cmd, const struct record *record)
-{
-    switch (cmd->type) {
-    case COMMAND_SET_WRITER:
-    case COMMAND_SWITCHOVER_BEGIN:
-    case COMMAND_FAILOVER_FORCE:
-    case COMMAND_SWITCHOVER_FENCED:
-    case COMMAND_SWITCHOVER_CAUGHT_UP:
-    case COMMAND_SWITCHOVER_ABORT:
-        return true;
-    case COMMAND_RENEW: /* the new writer opens once it sees its first renewal committed */
-        return record->writer.renewals == 1;
-    default:
-        return false;
-    }
-}
-
 static void on_barrier(struct raft_barrier *req, int status)
 {
     struct barrier_req *b = req->data;
@@ -943,6 +925,22 @@ static void on_host_log(void *data, enum log_level level, const char *message)
 }
 
 /* Log every change of this node's raft role or of the leader, with the term. */
+static void on_lease_timer(uv_timer_t *timer)
+{
+    kick(timer->data);
+}
+
+/* The leader may decide a failover the moment its wait for the writer's lease ends: tick then
+ * rather than up to a heartbeat later. */
+static void arm_lease_timer(struct daemon *daemon)
+{
+    uint64_t wait = coordinator_lease_wait_ms(&daemon->coord, clock_boottime_ms());
+    if (!daemon->stopping && wait > 0 && wait < daemon->config.heartbeat_ms &&
+        !uv_is_active((uv_handle_t *)&daemon->lease_timer)) {
+        uv_timer_start(&daemon->lease_timer, on_lease_timer, wait, 0);
+    }
+}
+
 static void on_watch_timer(uv_timer_t *timer)
 {
     struct daemon *daemon = timer->data;
@@ -952,6 +950,7 @@ static void on_watch_timer(uv_timer_t *timer)
     sync_leadership(daemon);
     coordinator_tick(&daemon->coord, node_record(daemon->node), now_times());
     run_coordinator(daemon);
+    arm_lease_timer(daemon);
     keep_leadership_off_writer(daemon);
     struct raft *raft = node_raft(daemon->node);
     int state = raft_state(raft);
@@ -1002,8 +1001,7 @@ static void on_applied(void *data, const struct command *cmd, int status, const 
         return;
     }
     coordinator_applied(&daemon->coord, node_record(daemon->node), cmd, status, now_times());
-    if (cmd != NULL && status == 0 && daemon->coord.leader &&
-        pushes_commit(cmd, node_record(daemon->node))) {
+    if (cmd != NULL && status == 0 && daemon->coord.leader && coordinator_pushes_commit(cmd)) {
         daemon->push_commit = true; /* from the kick, outside raft's apply callback */
     }
     kick(daemon);
@@ -1096,9 +1094,11 @@ static void daemon_stop(struct daemon *daemon)
     uv_timer_stop(&daemon->report_timer);
     uv_timer_stop(&daemon->watch_timer);
     uv_timer_stop(&daemon->kick_timer);
+    uv_timer_stop(&daemon->lease_timer);
     uv_close((uv_handle_t *)&daemon->report_timer, handle_closed);
     uv_close((uv_handle_t *)&daemon->watch_timer, handle_closed);
     uv_close((uv_handle_t *)&daemon->kick_timer, handle_closed);
+    uv_close((uv_handle_t *)&daemon->lease_timer, handle_closed);
     if (daemon->host != NULL) {
         host_close(daemon->host, host_closed, daemon);
     }
@@ -1325,9 +1325,11 @@ int main(int argc, char **argv)
     uv_timer_init(daemon.loop, &daemon.report_timer);
     uv_timer_init(daemon.loop, &daemon.watch_timer);
     uv_timer_init(daemon.loop, &daemon.kick_timer);
+    uv_timer_init(daemon.loop, &daemon.lease_timer);
     daemon.report_timer.data = &daemon;
     daemon.watch_timer.data = &daemon;
     daemon.kick_timer.data = &daemon;
+    daemon.lease_timer.data = &daemon;
     uv_signal_init(daemon.loop, &daemon.sigint);
     uv_signal_init(daemon.loop, &daemon.sigterm);
     daemon.sigint.data = &daemon;

@@ -50,7 +50,8 @@ struct daemon {
     bool push_commit; /* an applied entry others act on: push the commit index (daemon.c) */
     bool diverged;    /* this node's record lost entries (record_diverged): it stops */
     uint64_t last_transfer_ms;
-    uv_timer_t kick_timer; /* runs the coordinator right after an apply, outside raft's callback */
+    uv_timer_t kick_timer;  /* runs the coordinator right after an apply, outside raft's callback */
+    uv_timer_t lease_timer; /* ticks the leader when its wait for a writer's lease ends */
     uv_timer_t report_timer;
     uv_timer_t watch_timer;
     uv_signal_t sigint;

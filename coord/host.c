@@ -114,8 +114,12 @@ struct host {
     struct arp_announcer announcer;
     struct tcpreset resetter; /* refuses stale-ARP SYNs for a while after the VIP left */
     bool resetter_ready;
-    uint64_t resets_before;    /* tcpreset_sent() when the current window began */
-    uint64_t vip_until_ms;     /* lease end the VIP's lifetime was last set for */
+    uint64_t resets_before; /* tcpreset_sent() when the current window began */
+    /* The lease end the VIP's lifetime was last set for, when it was set, and the lease end
+     * whose renewal applied too late for a refresh (logged once). */
+    uint64_t vip_until_ms;
+    uint64_t vip_set_ms;
+    uint64_t vip_late_for_ms;
     struct lease_params lease; /* when the VIP's kernel lifetime may be set (coord/lease.h) */
     bool vip_assumed;          /* held only as far as we know at start: removed quietly */
 
@@ -464,7 +468,10 @@ static int open_after_catch_up(struct mysql_conn *conn, struct job *job)
                                        .port = job->peers[source].port,
                                        .user = job->repl.user,
                                        .password = job->repl.password};
-            rv = mysql_repoint(conn, &src, JOB_TIMEOUT_MS, NULL, job->errmsg, sizeof job->errmsg);
+            /* Its STOP first waits out the semi-sync receiver's attempt to reach a dead old
+             * writer (rpl_semi_sync_slave_kill_conn_timeout): give it that time rather than
+             * fail the open and start over a retry interval later. */
+            rv = mysql_repoint(conn, &src, STOP_RECEIVER_MS, NULL, job->errmsg, sizeof job->errmsg);
             job_info_add(job, "caught up %s from %s", text != NULL ? text : "?",
                          job->peers[source].id);
         } else if (job->allow_loss) {
@@ -828,7 +835,28 @@ static void vip_hold(struct host *host, const struct host_target *target, uint64
     if (host->lease.vip_lifetime) {
         uint64_t set_for = host->view.vip_held ? host->vip_until_ms : 0;
         if (!lease_vip_refresh_due(&host->lease, target->lease_until_ms, set_for, now_ms)) {
-            return; /* set for this RENEW already, or it committed too late: the next will do */
+            if (target->lease_until_ms > set_for &&
+                target->lease_until_ms > host->vip_late_for_ms) {
+                /* Committed too late for this renewal: the next will do, unless every one of
+                 * them does (the VIP would then lapse while the lease is valid). */
+                host->vip_late_for_ms = target->lease_until_ms;
+                uint64_t sent = target->lease_until_ms - host->lease.lease_ms;
+                uint64_t next_window_end = sent + lease_renew_interval_ms(&host->lease) +
+                                           lease_vip_window_ms(&host->lease);
+                bool lapses =
+                    host->view.vip_held &&
+                    host->vip_set_ms + host->view.vip_lifetime_s * 1000ULL < next_window_end;
+                host_log(host, lapses ? LOG_LEVEL_WARN : LOG_LEVEL_DEBUG,
+                         "VIP %s: lifetime not refreshed: the renewal was applied %llu ms after "
+                         "it was sent, past the %llu ms window%s",
+                         host->config->vip, (unsigned long long)(now_ms - sent),
+                         (unsigned long long)lease_vip_window_ms(&host->lease),
+                         lapses ? "; its kernel lifetime may run out before the next renewal "
+                                  "can refresh it (the VIP then drops until one does): this "
+                                  "host or the raft log is slow"
+                                : "");
+            }
+            return;
         }
     } else if (host->view.vip_held) {
         return; /* vip_lifetime = no: added for good once */
@@ -854,7 +882,14 @@ static void vip_hold(struct host *host, const struct host_target *target, uint64
         vip_release(host);
         return;
     }
+    if (host->lease.vip_lifetime) {
+        host_log(host, LOG_LEVEL_DEBUG,
+                 "VIP %s: lifetime %u s set %llu ms after its renewal was sent", host->config->vip,
+                 lifetime,
+                 (unsigned long long)(now_ms + host->lease.lease_ms - target->lease_until_ms));
+    }
     host->view.vip_lifetime_s = lifetime;
+    host->vip_set_ms = now_ms;
     host->vip_until_ms = target->lease_until_ms;
     if (!host->view.vip_held) {
         host->view.vip_held = true;

@@ -14,7 +14,7 @@
 
 uint64_t lease_vip_window_ms(const struct lease_params *p)
 {
-    return p->lease_ms / 8;
+    return p->lease_ms / 16;
 }
 
 unsigned lease_vip_lifetime_s(const struct lease_params *p)

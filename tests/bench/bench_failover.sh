@@ -92,14 +92,18 @@ trial() { # scenario table -> prints "move_ms pause_ms dual_ms lost breakdown...
     lab_client_writes "$base/acked.log" "$table" 1 &
     local writer_loop=$!
     sleep 2
-    local t0
+    # Everything looked up before the fault's time is taken: the fault itself is one command.
+    local t0 pids="" port switch
+    switch=$(labq .switch_namespace)
+    port=$(lab_host_port "$writer")
+    [ "$scenario" != host-kill ] || pids=$(lab_host_pids "$writer")
     t0=$(now_ms)
     case $scenario in
     mysqld-kill) kill -KILL "$(labq ".hosts.$writer.mysql_pid")" ;;
     daemon-kill) kill -KILL "$(labq ".hosts.$writer.daemon_pid")" ;;
     daemon-fencer-kill) kill -KILL "$(labq ".hosts.$writer.daemon_pid")" "$(lab_fencer_pid "$writer")" ;;
-    host-kill) lab_kill_host "$writer" ;;
-    cut-off) netns_port_down "$(labq .prefix)" "$writer" ;;
+    host-kill) lab_kill_host "$writer" "$pids" "$port" ;;
+    cut-off) ip -n "$switch" link set dev "$port" down ;;
     esac
     local t1=""
     for _ in $(seq 1500); do

@@ -24,6 +24,7 @@
 #                              the processes in its namespace whose command line names its
 #                              directory
 #   lab_kill_host HOST         SIGKILL all of them and unplug HOST's cable (a dead host)
+#   lab_host_port HOST         the switch port of HOST's cable
 #   lab_watch_neigh OUT        sample the client namespace's ARP entry for the VIP every 20 ms
 #                              into OUT ("<ms> <lladdr or ->" lines) until killed
 #   lab_client_writes OUT TABLE FIRST  insert ids FIRST, FIRST+1, ... into TABLE through the VIP,
@@ -175,14 +176,23 @@ lab_host_pids() {
     done
 }
 
+# The switch port of HOST's cable.
+lab_host_port() {
+    ip -n "$(labq ".hosts.$1.namespace")" -o link show dev "$(labq .interface)" |
+        sed -n 's/.* alias \(p[0-9c]*\).*/\1/p'
+}
+
+# lab_kill_host HOST [PIDS PORT]: PIDS and PORT looked up beforehand (lab_host_pids,
+# lab_host_port) make the kill and the unplug one instant, for a timed fault.
 lab_kill_host() {
-    local pids
-    pids=$(lab_host_pids "$1")
+    local pids=${2-} port=${3-}
+    [ -n "$port" ] || {
+        pids=$(lab_host_pids "$1")
+        port=$(lab_host_port "$1")
+    }
     # shellcheck disable=SC2086 # one word per PID
     [ -z "$pids" ] || kill -KILL $pids
-    ip -n "$(labq .switch_namespace)" link set dev \
-        "$(ip -n "$(labq ".hosts.$1.namespace")" -o link show dev "$(labq .interface)" |
-            sed -n 's/.* alias \(p[0-9c]*\).*/\1/p')" down
+    ip -n "$(labq .switch_namespace)" link set dev "$port" down
 }
 
 lab_watch_neigh() {

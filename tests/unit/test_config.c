@@ -158,7 +158,7 @@ START_TEST(defaults)
     ck_assert_str_eq(config.vip, "");
     ck_assert_str_eq(config.vip_interface, "");
     ck_assert(config.vip_lifetime);
-    ck_assert_uint_eq(config.vip_lifetime_late_ms, 500);
+    ck_assert_uint_eq(config.vip_lifetime_late_ms, 400);
     ck_assert_uint_eq(config.tcp_reset_ms, 5000);
     ck_assert_int_eq(config.log_level, LOG_LEVEL_INFO);
     ck_assert(!config.nodes[2].candidate);
@@ -330,7 +330,7 @@ START_TEST(vip_lifetime_sets_the_leader_wait)
                   "%s", err);
     config_lease_params(&config, &lp);
     ck_assert(lp.vip_lifetime);
-    ck_assert_uint_eq(lease_leader_wait_ms(&lp), 1897);
+    ck_assert_uint_eq(lease_leader_wait_ms(&lp), 1716);
     ck_assert_msg(parse(CLUSTER_MIN "vip = 10.0.0.5/24\nvip_interface = eth0\nvip_lifetime = no\n"
                                     "tcp_reset_ms = 0\n" NODES LOCAL_MIN) == 0,
                   "%s", err);
@@ -344,6 +344,9 @@ START_TEST(vip_lifetime_sets_the_leader_wait)
     ck_assert_uint_eq(lease_leader_wait_ms(&lp), 1206);
     expect_error(CLUSTER_MIN "tcp_reset_ms = 600001\n" NODES LOCAL_MIN, "tcp_reset_ms = 600001",
                  NULL);
+    expect_error(CLUSTER_MIN "garp_refresh_ms = 500\n" NODES LOCAL_MIN, "garp_refresh_ms = 500",
+                 "from 1000", NULL);
+    ck_assert_msg(parse(CLUSTER_MIN "garp_refresh_ms = 0\n" NODES LOCAL_MIN) == 0, "%s", err);
     expect_error(CLUSTER_MIN "vip_lifetime = sometimes\n" NODES LOCAL_MIN,
                  "vip_lifetime = sometimes", NULL);
 }

@@ -127,12 +127,12 @@ START_TEST(the_vip_lifetime_is_inside_the_wait)
 {
     struct lease_params p = defaults;
     p.vip_lifetime = true;
-    p.vip_late_ms = 500;
-    ck_assert_uint_eq(lease_vip_window_ms(&p), 125);
+    p.vip_late_ms = 400;
+    ck_assert_uint_eq(lease_vip_window_ms(&p), 62);
     ck_assert_uint_eq(lease_vip_lifetime_s(&p), 1);
-    ck_assert_uint_eq(lease_vip_bound_ms(&p), 125 + 1000 + 500);
-    /* ceil(1625 * 1.05 / 0.95) + 100: the VIP's bound, not the lease, sets the wait. */
-    ck_assert_uint_eq(lease_leader_wait_ms(&p), 1797 + 100);
+    ck_assert_uint_eq(lease_vip_bound_ms(&p), 62 + 1000 + 400);
+    /* ceil(1462 * 1.05 / 0.95) + 100: the VIP's bound, not the lease, sets the wait. */
+    ck_assert_uint_eq(lease_leader_wait_ms(&p), 1616 + 100);
     p.vip_lifetime = false; /* no VIP configured: the lease alone */
     ck_assert_uint_eq(lease_leader_wait_ms(&p), 1106 + 100);
     /* A long lease outlives the VIP's bound, and the lifetime grows to outlast a renewal. */
@@ -140,9 +140,9 @@ START_TEST(the_vip_lifetime_is_inside_the_wait)
     p.lease_ms = 8000;
     p.fence_ms = 1000;
     p.vip_lifetime = true;
-    p.vip_late_ms = 500;
-    ck_assert_uint_eq(lease_vip_lifetime_s(&p), 4); /* 2000 + 1000 + 50 ms */
-    ck_assert_uint_eq(lease_vip_bound_ms(&p), 1000 + 4000 + 500);
+    p.vip_late_ms = 400;
+    ck_assert_uint_eq(lease_vip_lifetime_s(&p), 3); /* 2000 + 500 + 50 ms */
+    ck_assert_uint_eq(lease_vip_bound_ms(&p), 500 + 3000 + 400);
     ck_assert_uint_eq(lease_leader_wait_ms(&p), 8843 + 100);
 }
 END_TEST
@@ -151,24 +151,24 @@ START_TEST(the_vip_is_set_only_just_after_a_renewal_was_sent)
 {
     struct lease_params p = defaults;
     p.vip_lifetime = true;
-    p.vip_late_ms = 500;
-    /* The RENEW behind a lease ending at 1100 was sent at 100: the window is [100, 225]. */
+    p.vip_late_ms = 400;
+    /* The RENEW behind a lease ending at 1100 was sent at 100: the window is [100, 162]. */
     ck_assert(lease_vip_refresh_due(&p, 1100, 0, 150));
-    ck_assert(lease_vip_refresh_due(&p, 1100, 0, 225));
-    ck_assert(!lease_vip_refresh_due(&p, 1100, 0, 226));    /* committed too late: wait */
+    ck_assert(lease_vip_refresh_due(&p, 1100, 0, 162));
+    ck_assert(!lease_vip_refresh_due(&p, 1100, 0, 163));    /* committed too late: wait */
     ck_assert(!lease_vip_refresh_due(&p, 1100, 1100, 150)); /* already set for it */
     ck_assert(lease_vip_refresh_due(&p, 1350, 1100, 400));  /* the next RENEW */
     ck_assert(!lease_vip_refresh_due(&p, 1350, 1350, 400));
     ck_assert(!lease_vip_refresh_due(&p, 0, 0, 0)); /* no RENEW applied yet */
     ck_assert(!lease_vip_refresh_due(&p, 999, 0, 0));
     /* The check after the setting: still inside the window, or undo it. */
-    ck_assert(lease_vip_window_open(&p, 1350, 475));
-    ck_assert(!lease_vip_window_open(&p, 1350, 476));
+    ck_assert(lease_vip_window_open(&p, 1350, 412));
+    ck_assert(!lease_vip_window_open(&p, 1350, 413));
     /* The window scales with the lease. */
     p.lease_ms = 8000;
     p.fence_ms = 1000;
-    ck_assert(lease_vip_window_open(&p, 12000, 5000));
-    ck_assert(!lease_vip_window_open(&p, 12000, 5001));
+    ck_assert(lease_vip_window_open(&p, 12000, 4500));
+    ck_assert(!lease_vip_window_open(&p, 12000, 4501));
 }
 END_TEST
 
@@ -338,7 +338,7 @@ START_TEST(the_vip_outlives_no_wait_when_every_process_dies)
 {
     struct lease_params p = defaults;
     p.vip_lifetime = true;
-    p.vip_late_ms = 500;
+    p.vip_late_ms = 400;
     ck_assert_uint_eq(vip_violations(VIP_WINDOW, &p, 7, 200000), 0);
     /* The same draw catches the wrong arithmetic: a wait for the lease alone, and a lifetime
      * set to the lease's remaining time (on every extension, however late it committed). */
