@@ -107,11 +107,13 @@ struct host {
      * fencing (0: not in one), and whether its fence job ended (the VIP then goes for good). */
     uint64_t handover_since_ms;
     bool handover_fenced;
+    uint64_t vip_keep_until_ms; /* the target's, for the ARP gate between two reconciles */
 
     struct vip *vip; /* NULL without a VIP */
     struct vip_address vip_address;
     struct arp_sender sender;
     struct arp_announcer announcer;
+    bool arp_held_back;       /* the ARP gate's last answer was no (logged once per run of them) */
     struct tcpreset resetter; /* refuses stale-ARP SYNs for a while after the VIP left */
     bool resetter_ready;
     uint64_t resets_before; /* tcpreset_sent() when the current window began */
@@ -902,6 +904,71 @@ static void vip_hold(struct host *host, const struct host_target *target, uint64
     }
 }
 
+/* Whether a planned handover keeps the VIP while it fences (see host_reconcile) at @now_ms:
+ * asked by host_reconcile, and by the ARP gate between two reconciles. */
+static bool handover_keeps_vip(const struct host *host, uint64_t now_ms)
+{
+    bool mysql_up = host->view.probed && host->view.health.mysql == MYSQL_VIEW_UP;
+    return host->handover_since_ms != 0 && !host->handover_fenced && host->worker != NULL &&
+           mysql_up && now_ms < host->vip_keep_until_ms &&
+           now_ms - host->handover_since_ms < HANDOVER_VIP_MS;
+}
+
+/* The announcer's gate (netops/arp.h), asked right before each gratuitous ARP, burst and
+ * refresh alike: a frame leaves only while this host may serve from the VIP at that moment.
+ * The announcer's timer and the one whose reconcile releases the VIP are separate: after a
+ * stall of the loop (the daemon paused, say) libuv runs the overdue ones in due order, the
+ * announcer's first, and a chaos run saw a paused daemon announce the VIP after its lease had
+ * run out and its fencer had removed it, pointing the clients at it for seconds. So:
+ * - the VIP is held in this host's view, and
+ * - the lease's fence time (fence_at_ms, set by host_reconcile while writable) is still ahead
+ *   on the clock read now, or a planned handover keeps the VIP (the same test as
+ *   host_reconcile's: not fenced yet, within HANDOVER_VIP_MS and the old lease's fence time),
+ * - and the address really is on the interface: one netlink round trip (a dump of the
+ *   interface's addresses, as vip_hold's add costs), because the fencer, the kernel's lifetime
+ *   or an operator may have removed it behind the daemon's back, and a frame for an address
+ *   this host no longer has draws the clients' packets to where nothing answers them. A failed
+ *   check holds the frame back too: the next one asks again.
+ * A "no" only holds frames back (netops/arp.h): the release that follows stops the announcer.
+ */
+static bool may_announce_vip(void *data)
+{
+    struct host *host = data;
+    uint64_t now_ms = clock_boottime_ms();
+    uint64_t fence_at_ms = atomic_load(&host->fence_at_ms);
+    char why[320] = "";
+    if (host->closing || host->vip == NULL || !host->view.vip_held) {
+        snprintf(why, sizeof why, "not held");
+    } else if (now_ms >= fence_at_ms && !handover_keeps_vip(host, now_ms)) {
+        if (fence_at_ms != 0) {
+            snprintf(why, sizeof why, "the lease's fence time passed %llu ms ago",
+                     (unsigned long long)(now_ms - fence_at_ms));
+        } else {
+            snprintf(why, sizeof why, "this host may not serve from it now");
+        }
+    } else {
+        char errmsg[256];
+        int rv = vip_has(host->vip, host->config->vip_interface, &host->vip_address, errmsg,
+                         sizeof errmsg);
+        if (rv == 0) {
+            snprintf(why, sizeof why, "it is no longer on %s", host->config->vip_interface);
+        } else if (rv < 0) {
+            snprintf(why, sizeof why, "cannot tell whether it is on %s: %s",
+                     host->config->vip_interface, errmsg);
+        }
+    }
+    if (why[0] == '\0') {
+        host->arp_held_back = false;
+        return true;
+    }
+    if (!host->arp_held_back) {
+        host->arp_held_back = true;
+        host_log(host, LOG_LEVEL_INFO, "VIP %s: gratuitous ARP held back: %s", host->config->vip,
+                 why);
+    }
+    return false;
+}
+
 /* ---- Reconcile ---- */
 
 void host_reconcile(struct host *host, const struct host_target *target,
@@ -922,13 +989,13 @@ void host_reconcile(struct host *host, const struct host_target *target,
     if (target->writable || target->vip_keep_until_ms == 0) {
         host->handover_since_ms = 0;
         host->handover_fenced = false;
+        host->vip_keep_until_ms = 0;
     } else {
         if (host->handover_since_ms == 0) {
             host->handover_since_ms = now_ms;
         }
-        keep_vip = !host->handover_fenced && host->worker != NULL && mysql_up &&
-                   now_ms < target->vip_keep_until_ms &&
-                   now_ms - host->handover_since_ms < HANDOVER_VIP_MS;
+        host->vip_keep_until_ms = target->vip_keep_until_ms;
+        keep_vip = handover_keeps_vip(host, now_ms);
     }
     if (host->vip != NULL) {
         if (!target->writable) {
@@ -1114,6 +1181,8 @@ int host_start(const struct host_options *opts, struct host **out, char *errmsg,
                 arp_sender_close(&host->sender);
                 vip_close(host->vip);
                 host->vip = NULL;
+            } else {
+                arp_announcer_set_gate(&host->announcer, may_announce_vip, host);
             }
         }
 

@@ -218,15 +218,36 @@ static void schedule_next(struct arp_announcer *announcer)
     (void)uv_timer_start(&announcer->timer, on_timer, delay, 0);
 }
 
-/* Send the next frame and tell the caller what it needs to hear. Returns the send status. */
+void arp_announcer_set_gate(struct arp_announcer *announcer, arp_may_announce_cb may_announce,
+                            void *data)
+{
+    announcer->may_announce = may_announce;
+    announcer->gate_data = data;
+}
+
+/* Send the next frame, unless the gate holds it back (asked here, right before the send, so
+ * that a timer run late after a stall asks about now), and tell the caller what it needs to
+ * hear. Returns the send status, -ECANCELED when held back. */
 static int send_one(struct arp_announcer *announcer)
 {
     bool in_burst = announcer->sent < announcer->options.count;
     bool burst_done;
     int status;
 
-    status = arp_sender_send(announcer->sender, announcer->address, announcer->errmsg,
-                             sizeof announcer->errmsg);
+    if (announcer->may_announce != NULL && !announcer->may_announce(announcer->gate_data)) {
+        char text[INET_ADDRSTRLEN];
+        if (inet_ntop(AF_INET, &announcer->address, text, sizeof text) == NULL) {
+            snprintf(text, sizeof text, "?");
+        }
+        netops_set_error(announcer->errmsg, sizeof announcer->errmsg,
+                         "gratuitous ARP for %s on %s held back: its owner may not announce it "
+                         "now",
+                         text, announcer->sender->ifname);
+        status = -ECANCELED;
+    } else {
+        status = arp_sender_send(announcer->sender, announcer->address, announcer->errmsg,
+                                 sizeof announcer->errmsg);
+    }
     if (in_burst) {
         announcer->sent++;
     }

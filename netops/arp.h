@@ -17,9 +17,15 @@
  *                             apart, then (when refresh_ms > 0) one frame every refresh_ms
  *                             while the VIP is held. Nothing sleeps: the loop keeps running.
  *
- * Proposed configuration keys ([cluster], owned by coord/config): garp_count (1..100, default
- * 5), garp_interval_ms (0..10000, default 200), garp_refresh_ms (0 = off, else 1000..3600000,
- * default 0).
+ * The owner may give the announcer a gate (arp_announcer_set_gate()), asked right before every
+ * frame: a timer that fires late, after a stall of the loop (a paused process, a slow disk),
+ * runs before whatever timer of the owner's would have stopped it, and its frame would point
+ * the clients at a host that may no longer hold the address. The gate is where the owner's
+ * rules (a lease, in mmcoordd) meet the frame; this module knows nothing of them.
+ *
+ * Configuration keys ([cluster], coord/config.c): garp_count (1..100, default 5),
+ * garp_interval_ms (0..10000, default 200), garp_refresh_ms (0 = off, else 1000..3600000;
+ * mmcoordd's default 1000, this module's ARP_DEFAULT_REFRESH_MS 0).
  */
 #ifndef MMC_NETOPS_ARP_H
 #define MMC_NETOPS_ARP_H
@@ -85,14 +91,22 @@ void arp_sender_close(struct arp_sender *sender);
 
 struct arp_announcer;
 
-/* Called after each send that failed (@status < 0, @errmsg says why) and once when the burst
- * is over (@burst_done true; @status is that last frame's result). For the first frame it is
- * called from inside arp_announcer_start(), for the others from the loop's timer. A failed
- * send does not stop the burst or the refresh: the next frame is still sent on time. The
- * callback may call arp_announcer_stop() or arp_announcer_start(). */
+/* Called after each send that failed or that the gate held back (@status < 0, -ECANCELED for
+ * held back; @errmsg says why) and once when the burst is over (@burst_done true; @status is
+ * that last frame's result). For the first frame it is called from inside
+ * arp_announcer_start(), for the others from the loop's timer. A failed send does not stop the
+ * burst or the refresh: the next frame is still sent on time. The callback may call
+ * arp_announcer_stop() or arp_announcer_start(). */
 typedef void (*arp_announce_cb)(struct arp_announcer *announcer, int status, bool burst_done,
                                 const char *errmsg);
 typedef void (*arp_close_cb)(struct arp_announcer *announcer);
+
+/* The gate: asked right before each frame (the first one too, inside arp_announcer_start()),
+ * with the @data given to arp_announcer_set_gate(). true lets the frame go; false holds it
+ * back: nothing is sent, and the frame is reported like a failed send with status -ECANCELED.
+ * It must answer for the moment it is asked (read the clock then, not earlier) and must not
+ * stop, restart or close the announcer (the announce callback may). */
+typedef bool (*arp_may_announce_cb)(void *data);
 
 /* Drives one sender with a uv timer. Caller-allocated; fields are private except `data`. */
 struct arp_announcer {
@@ -103,6 +117,8 @@ struct arp_announcer {
     struct in_addr address;
     arp_announce_cb cb;
     arp_close_cb close_cb;
+    arp_may_announce_cb may_announce; /* NULL: every frame goes */
+    void *gate_data;
     unsigned sent; /* frames of the current burst already sent */
     bool running;
     char errmsg[ARP_ERRMSG_SIZE];
@@ -116,9 +132,25 @@ int arp_announcer_init(uv_loop_t *loop, struct arp_announcer *announcer, struct 
 /* Start announcing @address: the first frame goes out before this returns (it is the one the
  * clients need first), the rest of the burst and the refresh on the timer. Restarting while
  * running begins a new burst. @cb may be NULL. Returns the first frame's status (0 or -errno
- * with @errmsg filled); the burst continues either way. */
+ * with @errmsg filled; -ECANCELED when the gate held it back); the burst continues either
+ * way. */
 int arp_announcer_start(struct arp_announcer *announcer, struct in_addr address, arp_announce_cb cb,
                         char *errmsg, size_t errlen);
+
+/* Ask @may_announce (NULL: none, every frame goes) before each frame from now on, with @data.
+ * Call it after arp_announcer_init(), which clears it; it holds across starts and stops.
+ *
+ * A frame held back keeps its place in the schedule: it counts as one of the burst, the next
+ * frame is due when it would have been, and the announcer keeps running. It does not stop by
+ * itself, because a "no" need not be final: the owner stops it when it gives the address up
+ * (mmcoordd releases the VIP on its next reconcile), and a passing "no" (the address removed
+ * behind the owner's back and added again, a lease renewal applied late) must not silence the
+ * refresh for the rest of the hold, which only a new start would otherwise bring back. Retrying
+ * a held-back burst frame instead of moving on would spin the loop with interval_ms 0. A burst
+ * held back in full is not sent again later: the refresh frames cover a gate that opens
+ * again, and an owner that adds the address anew starts a new burst. */
+void arp_announcer_set_gate(struct arp_announcer *announcer, arp_may_announce_cb may_announce,
+                            void *data);
 
 /* Stop sending (the VIP was released). No callback follows. */
 void arp_announcer_stop(struct arp_announcer *announcer);

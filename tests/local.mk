@@ -49,3 +49,17 @@ tests_unit_test_node_io_fail_LDADD = $(CORE_LIBS) $(TEST_LIBS)
 tests_unit_test_node_io_disk_SOURCES = tests/unit/test_node_io_disk.c
 tests_unit_test_node_io_disk_CFLAGS = $(AM_CFLAGS) $(RAFT_CFLAGS) $(UV_CFLAGS)
 tests_unit_test_node_io_disk_LDADD = $(CORE_LIBS)
+
+# The gratuitous ARP announcer's gate (netops/arp.h): unit cases on a closed socket, and the
+# same on the wire over a veth pair in a private network namespace (root; else "skipped").
+check_PROGRAMS += tests/unit/test_arp_gate
+TESTS += tests/unit/test_arp_gate
+tests_unit_test_arp_gate_SOURCES = tests/unit/test_arp_gate.c
+tests_unit_test_arp_gate_CFLAGS = $(TEST_CFLAGS) $(UV_CFLAGS)
+tests_unit_test_arp_gate_LDADD = netops/libnetops.a $(UV_LIBS) $(TEST_LIBS)
+
+# Issue 7: a new writer whose own SQL thread was left stopped with acknowledged writes in its
+# relay log starts it and applies them before it opens (host.c:open_after_catch_up), with s
+# holding them too and with its relay log their only live copy (root, mariadbd, jq, nft).
+TESTS += tests/lab/test_failover_stopped_applier.sh
+EXTRA_DIST += tests/lab/test_failover_stopped_applier.sh
