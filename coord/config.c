@@ -1030,6 +1030,22 @@ static int check_timing(struct parser *p)
     }
     /* A refresh more often than once a second is refused when the daemon starts the
      * announcer (netops/arp.h: arp_options_check); say so here, with the line. */
+    /* The kernel's lateness K must cover its rounding and timer slot for the lifetime the
+     * lease gives the VIP (coord/lease.h), or the leader's wait would not cover the VIP. */
+    struct lease_params lp;
+    config_lease_params(c, &lp);
+    if (lp.vip_lifetime && lp.vip_late_ms < lease_vip_late_min_ms(&lp)) {
+        bool late_set = seen->line[find_key(SECTION_CLUSTER, "vip_lifetime_late_ms") - key_table];
+        return fail(
+            p, late_set ? line_of(p, SECTION_CLUSTER, NULL, "vip_lifetime_late_ms") : lease_line,
+            "[cluster] vip_lifetime_late_ms = %u with lease_ms = %u: the VIP's kernel "
+            "lifetime is then %u s, which the kernel may remove up to %llu ms late; "
+            "expected vip_lifetime_late_ms of at least %llu, a shorter lease_ms, or "
+            "vip_lifetime = no",
+            c->vip_lifetime_late_ms, c->lease_ms, lease_vip_lifetime_s(&lp),
+            (unsigned long long)lease_vip_late_min_ms(&lp),
+            (unsigned long long)lease_vip_late_min_ms(&lp));
+    }
     unsigned refresh_line = line_of(p, SECTION_CLUSTER, NULL, "garp_refresh_ms");
     if (c->garp_refresh_ms != 0 && c->garp_refresh_ms < ARP_MIN_REFRESH_MS) {
         return fail(p, refresh_line,

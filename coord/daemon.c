@@ -744,6 +744,17 @@ static void run_coordinator(struct daemon *daemon)
     uint64_t now = clock_boottime_ms();
     struct host_target target;
     coordinator_target(&daemon->coord, node_record(daemon->node), now, &target);
+    if (!daemon->record_current) {
+        /* Just started: the record is what this node's own log holds, which may stop short of
+         * the cluster's (entries apply once a leader says they are committed). Repointing on
+         * it would follow a deposed writer (a chaos run saw a restarted master replicate the
+         * old writer's unacknowledged tail, whose row images then overwrote acknowledged
+         * updates). Until a report this run sent comes back applied, everything before it
+         * is applied too: fence if need be, leave replication alone. */
+        target.replicate_from[0] = '\0';
+        target.catch_up_to[0] = '\0';
+        target.source_lapsed = false;
+    }
     host_reconcile(daemon->host, &target, node_record(daemon->node), now);
     tell_fencer(daemon, &target);
 }
@@ -796,8 +807,8 @@ static void on_push_barrier(struct raft_barrier *req, int status)
 
 /* A follower learns that an entry is committed from the leader's next AppendEntries, which
  * without new entries is the next heartbeat. An entry another node acts on next (a switchover's
- * steps, a new writer's SET_WRITER and first RENEW) is pushed at once with an empty barrier
- * entry: its AppendEntries carries the new commit index now. */
+ * steps, a SET_WRITER, every RENEW: coordinator_pushes_commit) is pushed at once with an empty
+ * barrier entry: its AppendEntries carries the new commit index now. */
 static void push_commit(struct daemon *daemon)
 {
     struct raft *raft = node_raft(daemon->node);
@@ -924,23 +935,32 @@ static void on_host_log(void *data, enum log_level level, const char *message)
     log_msg(level, "host: %s", message);
 }
 
-/* Log every change of this node's raft role or of the leader, with the term. */
+static void arm_lease_timer(struct daemon *daemon);
+
 static void on_lease_timer(uv_timer_t *timer)
 {
-    kick(timer->data);
+    struct daemon *daemon = timer->data;
+    kick(daemon);
+    arm_lease_timer(daemon); /* woken early: once more at the wait's end */
 }
 
 /* The leader may decide a failover the moment its wait for the writer's lease ends: tick then
- * rather than up to a heartbeat later. */
+ * rather than up to a heartbeat later. libuv counts a timer from the loop's cached time, which
+ * may lag the clock by what this callback already did: refresh it, or the timer fires early
+ * and the tick falls back to the next heartbeat. */
 static void arm_lease_timer(struct daemon *daemon)
 {
+    if (daemon->stopping || uv_is_active((uv_handle_t *)&daemon->lease_timer)) {
+        return;
+    }
+    uv_update_time(daemon->loop);
     uint64_t wait = coordinator_lease_wait_ms(&daemon->coord, clock_boottime_ms());
-    if (!daemon->stopping && wait > 0 && wait < daemon->config.heartbeat_ms &&
-        !uv_is_active((uv_handle_t *)&daemon->lease_timer)) {
-        uv_timer_start(&daemon->lease_timer, on_lease_timer, wait, 0);
+    if (wait > 0 && wait < daemon->config.heartbeat_ms) {
+        uv_timer_start(&daemon->lease_timer, on_lease_timer, wait + 1, 0);
     }
 }
 
+/* Log every change of this node's raft role or of the leader, with the term. */
 static void on_watch_timer(uv_timer_t *timer)
 {
     struct daemon *daemon = timer->data;
@@ -1043,6 +1063,18 @@ static void on_applied(void *data, const struct command *cmd, int status, const 
     if (cmd == NULL) {
         log_info("record: %s", errmsg);
         return;
+    }
+    if (cmd->type == COMMAND_REPORT && !daemon->record_current &&
+        strcmp(cmd->report.node_id, daemon->config.local_id) == 0 &&
+        cmd->report.start_wall_ms == daemon->start_wall_ms) {
+        daemon->record_current = true;
+        log_info("record: caught up with the cluster (own report #%llu of this run applied, "
+                 "epoch %llu, writer %s): replication follows the record from now on",
+                 (unsigned long long)cmd->report.seq,
+                 (unsigned long long)node_record(daemon->node)->writer.epoch,
+                 node_record(daemon->node)->writer.node[0] != '\0'
+                     ? node_record(daemon->node)->writer.node
+                     : "none");
     }
     if (cmd->type == COMMAND_REPORT) {
         const struct config_node *n = config_find_node(&daemon->config, cmd->report.node_id);

@@ -49,6 +49,9 @@ struct daemon {
     bool transfer_pending;
     bool push_commit; /* an applied entry others act on: push the commit index (daemon.c) */
     bool diverged;    /* this node's record lost entries (record_diverged): it stops */
+    /* A report this run sent has been applied: the record holds everything committed before
+     * it, so replication may follow it (until then the host only fences). */
+    bool record_current;
     uint64_t last_transfer_ms;
     uv_timer_t kick_timer;  /* runs the coordinator right after an apply, outside raft's callback */
     uv_timer_t lease_timer; /* ticks the leader when its wait for a writer's lease ends */

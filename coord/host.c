@@ -122,8 +122,9 @@ struct host {
     uint64_t vip_until_ms;
     uint64_t vip_set_ms;
     uint64_t vip_late_for_ms;
-    struct lease_params lease; /* when the VIP's kernel lifetime may be set (coord/lease.h) */
-    bool vip_assumed;          /* held only as far as we know at start: removed quietly */
+    uint64_t vip_late_warned_ms; /* when a late renewal was last logged as a warning */
+    struct lease_params lease;   /* when the VIP's kernel lifetime may be set (coord/lease.h) */
+    bool vip_assumed;            /* held only as far as we know at start: removed quietly */
 
     struct host_view view;
     bool closing;
@@ -845,18 +846,28 @@ static void vip_hold(struct host *host, const struct host_target *target, uint64
                 uint64_t sent = target->lease_until_ms - host->lease.lease_ms;
                 uint64_t next_window_end = sent + lease_renew_interval_ms(&host->lease) +
                                            lease_vip_window_ms(&host->lease);
-                bool lapses =
-                    host->view.vip_held &&
-                    host->vip_set_ms + host->view.vip_lifetime_s * 1000ULL < next_window_end;
-                host_log(host, lapses ? LOG_LEVEL_WARN : LOG_LEVEL_DEBUG,
+                bool missing = !host->view.vip_held;
+                bool lapses = !missing && host->vip_set_ms + host->view.vip_lifetime_s * 1000ULL <
+                                              next_window_end;
+                /* Serving without the VIP, or about to lose it: say so, every 10 s at most
+                 * (a network or disk slower than the window misses every renewal). */
+                bool warn = (missing || lapses) && (host->vip_late_warned_ms == 0 ||
+                                                    now_ms - host->vip_late_warned_ms >= 10000);
+                if (warn) {
+                    host->vip_late_warned_ms = now_ms;
+                }
+                host_log(host, warn ? LOG_LEVEL_WARN : LOG_LEVEL_DEBUG,
                          "VIP %s: lifetime not refreshed: the renewal was applied %llu ms after "
-                         "it was sent, past the %llu ms window%s",
+                         "it was sent, past the %llu ms window (lease_ms / 16)%s",
                          host->config->vip, (unsigned long long)(now_ms - sent),
                          (unsigned long long)lease_vip_window_ms(&host->lease),
-                         lapses ? "; its kernel lifetime may run out before the next renewal "
-                                  "can refresh it (the VIP then drops until one does): this "
-                                  "host or the raft log is slow"
-                                : "");
+                         missing  ? "; the VIP is not on this host and goes up only with a "
+                                    "renewal applied within the window: this host, its disk or "
+                                    "the network to the raft leader is too slow for it"
+                         : lapses ? "; its kernel lifetime may run out before the next renewal "
+                                    "can refresh it (the VIP then drops until one does): this "
+                                    "host, its disk or the network to the raft leader is slow"
+                                  : "");
             }
             return;
         }

@@ -24,6 +24,13 @@ unsigned lease_vip_lifetime_s(const struct lease_params *p)
     return s == 0 ? 1 : (unsigned)s;
 }
 
+uint64_t lease_vip_late_min_ms(const struct lease_params *p)
+{
+    unsigned t = lease_vip_lifetime_s(p);
+    uint64_t slot = t <= 1 ? 80 : t <= 3 ? 256 : t <= 4 ? 512 : t <= 15 ? 640 : 2048;
+    return 250 + slot + 50;
+}
+
 uint64_t lease_vip_bound_ms(const struct lease_params *p)
 {
     return lease_vip_window_ms(p) + (uint64_t)lease_vip_lifetime_s(p) * 1000 + p->vip_late_ms;

@@ -84,6 +84,12 @@ uint64_t lease_vip_window_ms(const struct lease_params *p);
  * plus the window (and the kernel removing up to 20 ms early), at least 1. */
 unsigned lease_vip_lifetime_s(const struct lease_params *p);
 
+/* The least K that covers the kernel for a lifetime of T = lease_vip_lifetime_s(): its check
+ * rounds an expiry up by less than a quarter second, its timer wheel adds up to one slot (the
+ * widest over HZ = 100, 250 and 1000 for a delay of T + 0.25 s: 80 ms for T = 1, 256 ms for
+ * 2-3, 512 ms for 4, 640 ms for 5-15, 2048 ms beyond), and 50 ms are left for its worker. */
+uint64_t lease_vip_late_min_ms(const struct lease_params *p);
+
 /* V = B + T + K: how long after the send time of the RENEW it was set for the VIP may still be
  * on the writer's host, on the writer's clock. */
 uint64_t lease_vip_bound_ms(const struct lease_params *p);

@@ -63,3 +63,8 @@ tests_unit_test_arp_gate_LDADD = netops/libnetops.a $(UV_LIBS) $(TEST_LIBS)
 # holding them too and with its relay log their only live copy (root, mariadbd, jq, nft).
 TESTS += tests/lab/test_failover_stopped_applier.sh
 EXTRA_DIST += tests/lab/test_failover_stopped_applier.sh
+
+# Issue 7: a restarted daemon changes nothing in replication until its record has caught up
+# with the cluster (a report of its own applied) (root, mariadbd, jq, nft).
+TESTS += tests/lab/test_restart_stale_record.sh
+EXTRA_DIST += tests/lab/test_restart_stale_record.sh

@@ -349,6 +349,20 @@ START_TEST(vip_lifetime_sets_the_leader_wait)
     ck_assert_msg(parse(CLUSTER_MIN "garp_refresh_ms = 0\n" NODES LOCAL_MIN) == 0, "%s", err);
     expect_error(CLUSTER_MIN "vip_lifetime = sometimes\n" NODES LOCAL_MIN,
                  "vip_lifetime = sometimes", NULL);
+    /* A 4 s lease gives the VIP a 2 s lifetime, whose timer slot (256 ms at HZ=250) the
+     * default K does not cover: refused with the value to use, accepted with it, or without
+     * a VIP. */
+    expect_error(CLUSTER_MIN
+                 "vip = 10.0.0.5/24\nvip_interface = eth0\nlease_ms = 4000\n" NODES LOCAL_MIN,
+                 "t.conf:6:", "vip_lifetime_late_ms = 400 with lease_ms = 4000", "2 s",
+                 "at least 556", NULL);
+    expect_error(CLUSTER_MIN "vip = 10.0.0.5/24\nvip_interface = eth0\nlease_ms = 4000\n"
+                             "vip_lifetime_late_ms = 500\n" NODES LOCAL_MIN,
+                 "t.conf:7:", "at least 556", NULL);
+    ck_assert_msg(parse(CLUSTER_MIN "vip = 10.0.0.5/24\nvip_interface = eth0\nlease_ms = 4000\n"
+                                    "vip_lifetime_late_ms = 556\n" NODES LOCAL_MIN) == 0,
+                  "%s", err);
+    ck_assert_msg(parse(CLUSTER_MIN "lease_ms = 4000\n" NODES LOCAL_MIN) == 0, "%s", err);
 }
 END_TEST
 

@@ -147,6 +147,24 @@ START_TEST(the_vip_lifetime_is_inside_the_wait)
 }
 END_TEST
 
+/* K must cover the kernel's rounding and the timer slot of the lifetime the lease gives. */
+START_TEST(the_kernel_lateness_grows_with_the_lifetime)
+{
+    struct lease_params p = defaults;
+    p.vip_lifetime = true;
+    ck_assert_uint_eq(lease_vip_lifetime_s(&p), 1);
+    ck_assert_uint_eq(lease_vip_late_min_ms(&p), 380); /* the default K, 400, covers it */
+    p.lease_ms = 4000;                                 /* 1000 + 250 + 50 ms: T = 2 */
+    ck_assert_uint_eq(lease_vip_late_min_ms(&p), 556);
+    p.lease_ms = 12000; /* T = 4 */
+    ck_assert_uint_eq(lease_vip_late_min_ms(&p), 812);
+    p.lease_ms = 20000; /* T = 7 */
+    ck_assert_uint_eq(lease_vip_late_min_ms(&p), 940);
+    p.lease_ms = 60000; /* T = 19 */
+    ck_assert_uint_eq(lease_vip_late_min_ms(&p), 2348);
+}
+END_TEST
+
 START_TEST(the_vip_is_set_only_just_after_a_renewal_was_sent)
 {
     struct lease_params p = defaults;
@@ -403,6 +421,7 @@ int main(void)
     tcase_add_test(tc, parameters_that_break_the_argument_are_refused);
     tcase_add_test(tc, the_vip_lifetime_is_inside_the_wait);
     tcase_add_test(tc, the_vip_is_set_only_just_after_a_renewal_was_sent);
+    tcase_add_test(tc, the_kernel_lateness_grows_with_the_lifetime);
     tcase_add_test(tc, the_vip_outlives_no_wait_when_every_process_dies);
     tcase_add_test(tc, the_rule_holds_under_random_drift_and_stalls);
     tcase_add_test(tc, a_leader_that_does_not_wait_is_caught);
