@@ -97,6 +97,7 @@ void coordinator_set_leader(struct coordinator *c, bool leader, const struct rec
     memset(&c->last_decision, 0, sizeof c->last_decision); /* nothing decided in this term yet */
     memset(&c->last_switchover, 0, sizeof c->last_switchover);
     lease_leader_init(&c->lease_leader, record->writer.epoch);
+    coordinator_health_now(c);
     /* A committed RELEASE (or switchover FENCED) means the writer fenced before proposing it,
      * and the record refuses its later RENEWs: a new leader need not wait that lease out
      * either. This is what lets a new leader resume a switchover without a lease's pause. */
@@ -113,6 +114,23 @@ void coordinator_barrier_applied(struct coordinator *c, struct coordinator_time 
     }
     c->barrier_done = true;
     lease_leader_barrier_applied(&c->lease_leader, now.boot_ms);
+    /* A health report's freshness is when this node applied it. Those applied before the
+     * barrier may be a backlog caught up on the way to leadership, sent long ago (a chaos run
+     * saw a new leader name a master whose daemon had been dead for seconds, on its last
+     * report). They stay fresh for one report interval more at most: a live node sends a new
+     * one at once when the leader changes (coordinator_health_now), a dead one's goes stale. */
+    uint64_t limit = now.boot_ms + c->opts.report_interval_ms;
+    uint64_t cap = limit > c->opts.health_stale_ms ? limit - c->opts.health_stale_ms : 0;
+    for (unsigned i = 0; i < COORDINATOR_MAX_NODES; i++) {
+        if (c->health_seen[i] && c->health_seen_ms[i] > cap) {
+            c->health_seen_ms[i] = cap;
+        }
+    }
+}
+
+void coordinator_health_now(struct coordinator *c)
+{
+    c->last_health_sent_ms = 0;
 }
 
 bool coordinator_before_append(struct coordinator *c, const struct command *cmd,

@@ -211,6 +211,10 @@ uint64_t coordinator_lease_wait_ms(const struct coordinator *c, uint64_t now_ms)
  * coord/lease.h). Pure. */
 bool coordinator_pushes_commit(const struct command *cmd);
 
+/* Send this node's health report at the next tick rather than at the report interval: the
+ * leader changed, and a new leader counts only reports applied after its barrier. */
+void coordinator_health_now(struct coordinator *c);
+
 /* Take the next proposal. Returns true and fills @out, or false when there is none. */
 bool coordinator_take_proposal(struct coordinator *c, struct command *out);
 

@@ -1009,6 +1009,7 @@ static void on_watch_timer(uv_timer_t *timer)
     }
     if (leader_changed && leader != 0) {
         submit_report(daemon); /* fill the record at once rather than at the next tick */
+        coordinator_health_now(&daemon->coord);
     }
 }
 

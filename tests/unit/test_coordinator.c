@@ -398,6 +398,26 @@ START_TEST(maintenance_stops_the_failover_of_a_silent_writer)
 }
 END_TEST
 
+/* A new leader's backlog: reports applied just before its barrier were maybe sent long ago.
+ * They count for one report interval more, then only newer ones do. */
+START_TEST(a_new_leader_counts_reports_from_before_its_barrier_briefly)
+{
+    coordinator_set_leader(&s, true, &record, at(4900));
+    all_healthy(4990);
+    coordinator_barrier_applied(&s, at(5000));
+    coordinator_tick(&s, &record, at(6001)); /* 1011 ms after they applied, 3000 ms stale */
+    ck_assert_int_eq(drain(&s, COMMAND_SET_WRITER, NULL), 0);
+    struct command h = {.type = COMMAND_HEALTH};
+    h.health = up_health();
+    strcpy(h.health.node_id, "m1");
+    apply(&h, 6002);
+    coordinator_tick(&s, &record, at(6003));
+    struct command set;
+    ck_assert_int_eq(drain(&s, COMMAND_SET_WRITER, &set), 1);
+    ck_assert_str_eq(set.set_writer.node_id, "m1");
+}
+END_TEST
+
 START_TEST(a_new_leader_trusts_a_committed_release)
 {
     leader_s_writer_m1(10);
@@ -433,6 +453,7 @@ int main(void)
     tcase_add_test(tc, maintenance_keeps_leases_and_stops_automatic_failover);
     tcase_add_test(tc, maintenance_stops_the_failover_of_a_silent_writer);
     tcase_add_test(tc, a_new_leader_trusts_a_committed_release);
+    tcase_add_test(tc, a_new_leader_counts_reports_from_before_its_barrier_briefly);
     suite_add_tcase(suite, tc);
     SRunner *sr = srunner_create(suite);
     srunner_run_all(sr, CK_NORMAL);
